@@ -1,0 +1,68 @@
+# leukoct — the two commands a newcomer needs:
+#   make book   environment, default data, every study step, the book
+#   make test   the test suite
+# Others: make lab (JupyterLab on the notebooks), make dag, make lock, make clean.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON   ?= python3.11
+PROFILE  ?= demo
+CORES    ?= $(shell nproc 2>/dev/null || echo 2)
+VENV     := .venv
+BIN      := $(VENV)/bin
+LOCK     := requirements/lock.txt
+STAMP    := $(VENV)/.leukoct-installed
+# Every pip call after torch is constrained to the lock file, which pins
+# torch==2.13.0: without it pip may replace the CPU torch with a newer CUDA build.
+PIP      := $(BIN)/python -m pip --disable-pip-version-check
+
+# The environment's tools first on PATH for every recipe (papermill, snakemake,
+# jupyter-book, leukoct), whatever the caller's shell has activated.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Threads: leave one BLAS/ITK thread per Snakemake job; jobs give the parallelism.
+export OMP_NUM_THREADS ?= 1
+export MPLBACKEND := Agg
+
+.PHONY: help book test lab dag lock clean env
+
+help:
+	@echo "make book   build the environment, the default (synthetic) data, run every step, render the book"
+	@echo "make test   run the test suite"
+	@echo "make lab    open JupyterLab on notebooks/"
+	@echo "options:    PROFILE=ci|demo|paper|real|path/to/profile.yaml  CORES=N"
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "leukoct needs Python 3.11: make PYTHON=/path/to/python3.11"' \
+	  || { echo "error: $(PYTHON) is not Python 3.11 (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -c $(LOCK) -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name leukoct --display-name "leukoct (.venv)" > /dev/null
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) --rerun-incomplete
+	@$(BIN)/python -c 'from leukoct.config import load_profile; p = load_profile("$(PROFILE)"); print("book: file://" + str(p.outputs.book / "_build/html/index.html"))'
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+dag: $(STAMP)
+	$(BIN)/snakemake --config profile=$(PROFILE) --dag
+
+# Re-resolve the environment and rewrite the lock (run after changing
+# dependencies in pyproject.toml; commit the result).
+lock: $(STAMP)
+	$(PIP) freeze --exclude-editable | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/' > $(LOCK).tmp
+	{ echo "# Exact versions of leukoct's environment; 'make' passes this file to pip with -c."; \
+	  echo "# Regenerate with 'make lock'."; cat $(LOCK).tmp; } > $(LOCK) && rm $(LOCK).tmp
+
+clean:
+	rm -rf build book/_build figures/*.png figures/*.pdf figures/*.csv figures/*.html figures/*.json

@@ -1,0 +1,166 @@
+"""Assembling and rendering the Jupyter Book.
+
+The book is built from a *staging* copy, never from the executed notebooks
+in place: ``book/`` (hand-written pages, ``_config.yml``, ``_toc.yml``) is
+copied to ``<run>/book_src``, the workflow's executed notebooks go to
+``chapters/``, the profile's figures folder to ``figures/``, and two pages
+are generated — the data dictionary (from the manifest schema) and "The
+paper, reproduced" (from the artefact registry and the provenance sidecars).
+Jupyter Book 1.x then renders the stage with notebook execution off.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import yaml
+
+from leukoct.config import Profile
+from leukoct.dictionary import data_dictionary_markdown
+from leukoct.provenance import read_sidecar
+
+BOOK_SOURCE = "book"
+#: Files and folders of ``book/`` that are never copied to the stage.
+_IGNORED = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__")
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One table or figure of the paper."""
+
+    id: str
+    label: str
+    kind: str
+    step: str
+    caption: str
+
+    def files(self) -> tuple[str, ...]:
+        """File names the producing notebook writes for this artefact."""
+        if self.kind == "figure":
+            return (f"{self.id}.png", f"{self.id}.pdf")
+        return (f"{self.id}.csv", f"{self.id}.html")
+
+
+def artefact_registry() -> list[Artefact]:
+    """The paper's artefacts in the paper's order (``leukoct/data/artefacts.yaml``)."""
+    raw = yaml.safe_load(files("leukoct").joinpath("data/artefacts.yaml").read_text("utf-8"))
+    return [Artefact(**item) for item in raw]
+
+
+def chapter_notebooks(book_source: Path) -> list[str]:
+    """Notebook stems listed as ``chapters/<stem>`` in ``_toc.yml``, in order."""
+    toc = yaml.safe_load((book_source / "_toc.yml").read_text(encoding="utf-8"))
+    stems: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            entry = node.get("file")
+            if isinstance(entry, str) and entry.startswith("chapters/"):
+                stems.append(entry.removeprefix("chapters/"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return stems
+
+
+def _provenance_line(figures_dir: Path, artefact: Artefact) -> str:
+    record = read_sidecar(figures_dir, artefact.id)
+    if record is None:
+        return ""
+    params = record.get("parameters", {})
+    profile = Path(str(params.get("profile", "?"))).stem
+    inputs = ", ".join(f"`{Path(k).name}` {v[:12]}" for k, v in record.get("inputs", {}).items())
+    return (f"*Provenance:* notebook `{record.get('notebook')}`, profile `{profile}`, "
+            f"seed {params.get('seed', '?')}, commit `{str(record.get('commit'))[:12]}`, "
+            f"{record.get('created', '')}; inputs: {inputs or 'none recorded'}.")
+
+
+def artefacts_markdown(figures_dir: Path, stage_figures: str = "figures") -> str:
+    """The "paper, reproduced" page: every artefact in the paper's order, shown
+    from the files the steps wrote, or marked as not produced yet."""
+    registry = artefact_registry()
+    made = [a for a in registry if all((figures_dir / f).is_file() for f in a.files())]
+    lines = [
+        "# The paper, reproduced",
+        "",
+        "Every table and figure of Ryu et al. in the paper's order, as the study steps of this "
+        "run wrote them (not recomputed here). Each is followed by its provenance: the "
+        "notebook, profile, seed, code commit and input checksums that produced it.",
+        "",
+        f"This build reproduces **{len(made)} of {len(registry)}** artefacts.",
+        "",
+    ]
+    for artefact in registry:
+        lines += [f"## {artefact.label}", "", f"**{artefact.label}.** {artefact.caption}", ""]
+        if artefact in made:
+            if artefact.kind == "figure":
+                lines += [f"![{artefact.label}]({stage_figures}/{artefact.id}.png)", ""]
+            else:
+                html = (figures_dir / f"{artefact.id}.html").read_text(encoding="utf-8")
+                lines += ["```{raw} html", html.strip(), "```", ""]
+            lines += [_provenance_line(figures_dir, artefact), ""]
+        else:
+            lines += [f"*Not produced by this version of leukoct.* It will be written by "
+                      f"the study step `notebooks/{artefact.step}.ipynb`.", ""]
+    return "\n".join(lines)
+
+
+def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
+    """Copy sources, executed notebooks and figures into a staging folder.
+
+    Returns the stage.  Raises ``FileNotFoundError`` naming any chapter whose
+    executed notebook is missing (run its workflow step first).
+    """
+    assert profile.root is not None
+    source = profile.root / BOOK_SOURCE
+    stage = stage or profile.outputs.root / "book_src"
+    if stage.exists():
+        shutil.rmtree(stage)
+    shutil.copytree(source, stage, ignore=_IGNORED)
+    executed = profile.outputs.root / "notebooks"
+    chapters = stage / "chapters"
+    chapters.mkdir(exist_ok=True)
+    for stem in chapter_notebooks(source):
+        notebook = executed / f"{stem}.ipynb"
+        if not notebook.is_file():
+            raise FileNotFoundError(
+                f"executed notebook {notebook} is missing: run the workflow step first "
+                f"(snakemake --config profile={profile.name})")
+        shutil.copy2(notebook, chapters / notebook.name)
+    figures = profile.outputs.figures
+    if figures.is_dir():
+        shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.md", ".gitignore"))
+    (stage / "data_dictionary.md").write_text(data_dictionary_markdown(), encoding="utf-8")
+    (stage / "artefacts.md").write_text(artefacts_markdown(figures), encoding="utf-8")
+    return stage
+
+
+def build_book(profile: Profile, strict: bool = True) -> Path:
+    """Assemble the stage and render it with Jupyter Book 1.x (no execution).
+
+    Returns the path of ``index.html``.  With ``strict``, Sphinx warnings are
+    errors, so a broken link or a missing figure fails the build.
+    """
+    stage = assemble_book(profile)
+    out = profile.outputs.book
+    out.mkdir(parents=True, exist_ok=True)
+    # The jupyter-book script sits beside the interpreter running leukoct.
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage),
+               "--path-output", str(out), "--builder", "html"]
+    if strict:
+        command += ["--warningiserror", "--keep-going"]
+    subprocess.run(command, check=True)
+    index = out / "_build" / "html" / "index.html"
+    if not index.is_file():
+        raise FileNotFoundError(f"Jupyter Book finished but {index} was not written")
+    return index

@@ -1,0 +1,140 @@
+"""The ``leukoct`` command line.
+
+``leukoct manifest validate PATH`` checks a manifest, ``leukoct manifest
+checksum PATH`` fills its SHA-256 columns, ``leukoct twin`` builds the
+digital twin, ``leukoct profile show`` prints a resolved profile and
+``leukoct dictionary`` writes the data dictionary.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leukoct import __version__
+
+app = typer.Typer(
+    help="leukoct: leukoaraiosis on CT from CT-MRI pairs (Ryu et al.), reproduced.",
+    no_args_is_help=True, add_completion=False)
+manifest_app = typer.Typer(help="Check and maintain a data manifest.", no_args_is_help=True)
+profile_app = typer.Typer(help="Inspect profiles.", no_args_is_help=True)
+app.add_typer(manifest_app, name="manifest")
+app.add_typer(profile_app, name="profile")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"leukoct {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version.")] = False) -> None:
+    """leukoct command line."""
+
+
+@manifest_app.command("validate")
+def manifest_validate(
+    path: Annotated[Path, typer.Argument(help="The manifest CSV.")],
+    checksums: Annotated[bool, typer.Option(
+        "--checksums/--no-checksums", help="Verify every file's SHA-256.")] = True,
+    as_csv: Annotated[Path | None, typer.Option(
+        "--report", help="Also write the problems as CSV to this file.")] = None,
+) -> None:
+    """Validate a manifest; print every problem (row/subject, column, problem, fix).
+
+    Exits with status 1 when the manifest has problems.
+    """
+    from leukoct.manifest import validate_manifest
+
+    report = validate_manifest(path, verify_checksums=checksums)
+    if as_csv is not None:
+        report.to_frame().to_csv(as_csv, index=False)
+    if report.ok:
+        assert report.table is not None
+        counts = report.table["cohort"].value_counts().to_dict()
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        typer.echo(f"{path}: valid — {len(report.table)} subjects ({summary})")
+        return
+    typer.echo(f"{path}: {len(report.problems)} problem(s)", err=True)
+    for problem in report.problems:
+        typer.echo(f"  {problem}", err=True)
+    raise typer.Exit(code=1)
+
+
+@manifest_app.command("checksum")
+def manifest_checksum(path: Annotated[Path, typer.Argument(help="The manifest CSV.")]) -> None:
+    """Compute the SHA-256 of every image and write it into the manifest."""
+    from leukoct.manifest import fill_checksums
+
+    changed = fill_checksums(path)
+    typer.echo(f"{path}: {changed} checksum(s) written")
+
+
+@app.command("twin")
+def twin(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: the folder of the profile's manifest).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the profile's seed.")] = None,
+) -> None:
+    """Build the synthetic digital-twin study of a profile (images, tables, manifest)."""
+    from leukoct.config import load_profile
+    from leukoct.twin import generate_study
+
+    prof = load_profile(profile)
+    if prof.twin is None:
+        raise typer.BadParameter(f"profile {prof.name!r} has no 'twin:' section", param_hint="--profile")
+    out_dir = out or prof.manifest.parent
+    manifest = generate_study(prof.twin, out_dir, seed=prof.seed if seed is None else seed,
+                              workers=workers)
+    typer.echo(f"synthetic study written: {manifest}")
+
+
+@profile_app.command("show")
+def profile_show(
+    profile: Annotated[str, typer.Argument(help="Profile name or YAML path.")] = "demo",
+    step: Annotated[str | None, typer.Option(
+        help="Show the parameters one notebook step receives.")] = None,
+) -> None:
+    """Print a profile with its paths resolved (or one step's notebook parameters)."""
+    from leukoct.config import load_profile, notebook_parameters
+
+    prof = load_profile(profile)
+    if step:
+        typer.echo(json.dumps(notebook_parameters(prof, step), indent=2))
+    else:
+        typer.echo(prof.model_dump_json(indent=2))
+
+
+@app.command("book")
+def book(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+    strict: Annotated[bool, typer.Option(
+        "--strict/--no-strict", help="Treat Sphinx warnings as errors.")] = True,
+) -> None:
+    """Assemble the executed notebooks and figures of a run and render the book."""
+    from leukoct.book import build_book
+    from leukoct.config import load_profile
+
+    index = build_book(load_profile(profile), strict=strict)
+    typer.echo(f"book written: {index}")
+
+
+@app.command("dictionary")
+def dictionary(out: Annotated[Path, typer.Argument(help="Markdown file to write.")]) -> None:
+    """Write the manifest's data dictionary as a Markdown page."""
+    from leukoct.dictionary import data_dictionary_markdown
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(data_dictionary_markdown(), encoding="utf-8")
+    typer.echo(f"data dictionary written: {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

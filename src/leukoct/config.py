@@ -1,0 +1,211 @@
+"""Profiles: every path and knob of a study run, in one YAML file.
+
+A profile (``profiles/<name>.yaml``) says where the data are (the digital
+twin or a real manifest), how large the twin is, where the outputs go and
+which knobs each study step uses.  The Snakefile and the notebooks both read
+profiles through :func:`load_profile`, so a notebook opened in JupyterLab
+and the same notebook run by the workflow see the same values.
+
+Relative paths in a profile are relative to the project root (the folder
+holding ``Snakefile``), whatever the current directory is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from leukoct.twin.settings import TwinSettings
+
+PROFILE_DIR = "profiles"
+
+
+class ProfileError(ValueError):
+    """A profile is missing or invalid; the message names the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSettings(_Strict):
+    """Where the study's subjects come from."""
+
+    source: Literal["twin", "manifest"] = Field(
+        description="'twin' builds the digital twin into the manifest's folder; "
+        "'manifest' reads an existing manifest (real data).")
+    manifest: Path = Field(description="Path of the manifest CSV.")
+    verify_checksums: bool = Field(
+        default=True, description="Check every file's SHA-256 against the manifest.")
+
+
+class OutputSettings(_Strict):
+    """Where a run writes."""
+
+    root: Path = Field(description="Working folder of the run (executed notebooks, "
+                       "step outputs, logs).")
+    figures: Path = Field(description="Folder of the paper's figures and tables.")
+    book: Path = Field(description="Folder that receives the rendered book's _build/.")
+
+
+class Profile(_Strict):
+    """A validated profile with absolute paths."""
+
+    name: str
+    description: str
+    seed: int = Field(ge=0, description="Seed of every random draw of the run.")
+    threads: int = Field(default=2, ge=1, description="Threads per job.")
+    data: DataSettings
+    twin: TwinSettings | None = None
+    outputs: OutputSettings
+    steps: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-step knobs, keyed by step name.")
+    path: Path | None = Field(default=None, description="The profile file.")
+    root: Path | None = Field(default=None, description="The project root.")
+
+    @property
+    def manifest(self) -> Path:
+        """Absolute path of the manifest CSV."""
+        return self.data.manifest
+
+    def step_dir(self, step: str) -> Path:
+        """Output folder of one study step."""
+        return self.outputs.root / step
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """Return the project root: ``$LEUKOCT_ROOT`` or the nearest folder up
+    from ``start`` (default: the current directory, then this package) that
+    holds both ``Snakefile`` and ``profiles/``."""
+    env = os.environ.get("LEUKOCT_ROOT")
+    if env:
+        return Path(env).resolve()
+    candidates = [Path(start or Path.cwd()).resolve(), Path(__file__).resolve()]
+    for origin in candidates:
+        for folder in (origin, *origin.parents):
+            if (folder / "Snakefile").is_file() and (folder / PROFILE_DIR).is_dir():
+                return folder
+    raise ProfileError(
+        "cannot find the leukoct project root (a folder with Snakefile and profiles/): "
+        "run from inside the repository or set LEUKOCT_ROOT")
+
+
+def profile_path(name_or_path: str | os.PathLike[str], root: Path | None = None) -> Path:
+    """Resolve a profile name (``demo``) or a path to its YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"}:
+        if not candidate.is_absolute():
+            candidate = (root or find_project_root()) / candidate
+        if not candidate.is_file():
+            raise ProfileError(f"profile file {candidate} does not exist")
+        return candidate
+    root = root or find_project_root()
+    path = root / PROFILE_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (root / PROFILE_DIR).glob("*.yaml"))
+        raise ProfileError(
+            f"unknown profile {str(name_or_path)!r}: no {path}. Known profiles: "
+            + ", ".join(known))
+    return path
+
+
+def load_profile(name_or_path: str | os.PathLike[str] = "demo",
+                 root: Path | None = None) -> Profile:
+    """Load and validate a profile; relative paths become absolute.
+
+    Parameters
+    ----------
+    name_or_path
+        A profile name from ``profiles/`` (``ci``, ``demo``, ``paper``, ``real``)
+        or the path of a profile YAML file.
+    root
+        Project root against which relative paths resolve; found
+        automatically when omitted.
+
+    Returns
+    -------
+    Profile
+        The validated profile.
+
+    Raises
+    ------
+    ProfileError
+        With the file and the key at fault.
+    """
+    root = (root or find_project_root()).resolve()
+    path = profile_path(name_or_path, root)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: invalid profile"]
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {key}: {err['msg']}")
+        raise ProfileError("\n".join(lines)) from exc
+
+    def absolute(p: Path) -> Path:
+        return p if p.is_absolute() else (root / p)
+
+    profile.data.manifest = absolute(profile.data.manifest)
+    profile.outputs.root = absolute(profile.outputs.root)
+    profile.outputs.figures = absolute(profile.outputs.figures)
+    profile.outputs.book = absolute(profile.outputs.book)
+    profile.path = path
+    profile.root = root
+    return profile
+
+
+def notebook_parameters(profile: Profile, step: str) -> dict[str, Any]:
+    """Parameters papermill injects into a step's ``parameters`` cell.
+
+    Every notebook receives the common parameters (profile, seed, manifest,
+    its output folder, the figures folder) and the knobs listed under
+    ``steps.<step>`` in the profile.  Values are plain JSON types so that
+    they print cleanly in the executed notebook.
+    """
+    assert profile.path is not None
+    params: dict[str, Any] = {
+        "profile": str(profile.path),
+        "seed": profile.seed,
+        "threads": profile.threads,
+        "manifest": str(profile.manifest),
+        "verify_checksums": profile.data.verify_checksums,
+        "output_dir": str(profile.step_dir(step)),
+        "figures_dir": str(profile.outputs.figures),
+    }
+    params.update(profile.steps.get(step, {}))
+    return params
+
+
+def step_parameters(step: str, profile: str | os.PathLike[str] = "demo",
+                    **given: Any) -> dict[str, Any]:
+    """The parameters of a notebook: papermill's values where given, the
+    profile's otherwise.
+
+    A notebook's ``parameters`` cell sets every parameter to ``None`` except
+    ``profile``; the workflow injects concrete values.  Opened by hand, the
+    notebook calls this to fill what is still ``None`` from the profile, so
+    it runs the same way in JupyterLab as under the workflow.
+
+    Examples
+    --------
+    >>> params = step_parameters("data", profile="ci", manifest=None)  # doctest: +SKIP
+    >>> params["manifest"]  # doctest: +SKIP
+    '/.../build/ci/data/manifest.csv'
+    """
+    defaults = notebook_parameters(load_profile(profile), step)
+    resolved = {**defaults, **{k: v for k, v in given.items() if v is not None}}
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ProfileError(
+            f"step {step!r} got parameters the profile does not define: {', '.join(unknown)}; "
+            f"add them under steps.{step} in the profile")
+    return resolved

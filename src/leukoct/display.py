@@ -1,0 +1,43 @@
+"""Plotting helpers for images: windows, axial slices and mask outlines."""
+
+from __future__ import annotations
+
+import matplotlib.axes
+import numpy as np
+
+#: Display windows (centre, width) in the image's units.
+BRAIN_WINDOW_HU: tuple[float, float] = (40.0, 80.0)
+
+
+def window(image: np.ndarray, centre: float, width: float) -> np.ndarray:
+    """Map ``image`` to [0, 1] through a display window (radiology convention)."""
+    low = centre - width / 2.0
+    return np.clip((image - low) / width, 0.0, 1.0)
+
+
+def robust_window(image: np.ndarray, mask: np.ndarray | None = None,
+                  percentiles: tuple[float, float] = (1.0, 99.0)) -> tuple[float, float]:
+    """A (centre, width) window spanning the given percentiles of ``image``
+    (inside ``mask`` if given); used for MRI, whose intensities have no unit."""
+    values = image[mask > 0] if mask is not None and mask.any() else image[image > 0]
+    if values.size == 0:
+        values = image.ravel()
+    low, high = np.percentile(values, percentiles)
+    return float((low + high) / 2.0), float(max(high - low, 1e-6))
+
+
+def show_axial(ax: matplotlib.axes.Axes, volume: np.ndarray, index: int,
+               spacing: tuple[float, float, float], centre: float, width: float,
+               overlay: np.ndarray | None = None, overlay_color: str = "#ff3b30",
+               title: str | None = None) -> None:
+    """Show axial slice ``index`` of a RAS+ volume, anterior up, with the
+    physical aspect ratio and an optional mask outline."""
+    plane = window(volume[:, :, index], centre, width).T
+    ax.imshow(plane, cmap="gray", origin="lower", vmin=0, vmax=1,
+              aspect=spacing[1] / spacing[0], interpolation="nearest")
+    if overlay is not None and np.any(overlay[:, :, index] > 0):
+        ax.contour((overlay[:, :, index] > 0).T.astype(float), levels=[0.5],
+                   colors=overlay_color, linewidths=0.8, origin="lower")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)

@@ -1,0 +1,69 @@
+"""Reading images in a common orientation.
+
+Scanners store axes in different orders; every image leukoct reads is
+reoriented to the closest canonical (RAS+) orientation first, so that
+``volume[:, :, k]`` is always an axial slice, foot to head.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import nibabel as nib
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Volume:
+    """An image array in RAS+ orientation with its voxel spacing in mm."""
+
+    data: np.ndarray
+    spacing: tuple[float, float, float]
+    affine: np.ndarray
+
+    @property
+    def voxel_volume_ml(self) -> float:
+        """Volume of one voxel in mL (1 mL = 1000 mm³)."""
+        return float(np.prod(self.spacing)) / 1000.0
+
+
+def load_volume(path: str | os.PathLike[str], dtype: type = np.float32) -> Volume:
+    """Load a NIfTI file reoriented to RAS+.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a 3-D image, naming the file.
+    """
+    image = nib.as_closest_canonical(nib.load(os.fspath(path)))
+    if image.ndim != 3:
+        raise ValueError(f"{path}: expected a 3-D image, found shape {image.shape}")
+    data = np.asarray(image.dataobj, dtype=dtype)
+    spacing = tuple(float(s) for s in image.header.get_zooms()[:3])
+    return Volume(data=data, spacing=spacing, affine=image.affine)  # type: ignore[arg-type]
+
+
+def mask_volume_ml(mask: np.ndarray, spacing: tuple[float, float, float]) -> float:
+    """Volume of the voxels of ``mask`` that are > 0, in mL."""
+    return float(np.count_nonzero(mask > 0) * np.prod(spacing) / 1000.0)
+
+
+def densest_slice(mask: np.ndarray) -> int:
+    """Index of the axial slice with the most voxels > 0 (the middle slice if none)."""
+    counts = (mask > 0).reshape(-1, mask.shape[2]).sum(axis=0)
+    return int(np.argmax(counts)) if counts.any() else mask.shape[2] // 2
+
+
+def axial_height_mm(volume: Volume, index: int) -> float:
+    """Scanner z coordinate (mm) of the centre of axial slice ``index``."""
+    centre = np.array([(volume.data.shape[0] - 1) / 2, (volume.data.shape[1] - 1) / 2, index, 1.0])
+    return float((volume.affine @ centre)[2])
+
+
+def nearest_axial_slice(target: Volume, reference: Volume, index: int) -> int:
+    """Slice of ``target`` whose height is closest to slice ``index`` of
+    ``reference`` (both RAS+; a display aid, not a registration)."""
+    z = axial_height_mm(reference, index)
+    heights = np.array([axial_height_mm(target, k) for k in range(target.data.shape[2])])
+    return int(np.argmin(np.abs(heights - z)))

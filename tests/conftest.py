@@ -1,0 +1,44 @@
+"""Shared fixtures: a small valid manifest with real NIfTI files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+
+from leukoct.manifest import fill_checksums, write_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _nifti(path: Path, value: int, shape=(8, 8, 4), zooms=(1.0, 1.0, 5.0)) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = np.full(shape, value, dtype=np.int16)
+    affine = np.diag([*zooms, 1.0])
+    nib.save(nib.Nifti1Image(data, affine), str(path))
+    return str(path.relative_to(path.parents[1]))
+
+
+@pytest.fixture
+def manifest_path(tmp_path: Path) -> Path:
+    """A valid three-subject manifest (train, external, clinical) with checksums."""
+    images = tmp_path / "images"
+    rows = []
+    for i, cohort in enumerate(["train", "external", "clinical"], start=1):
+        sid = f"S-{i:03d}"
+        row = {"subject_id": sid, "cohort": cohort, "site": f"H{i}", "synthetic": True,
+               "ct_path": _nifti(images / f"{sid}_ct.nii.gz", 30 + i),
+               "ct_vendor": "SIEMENS", "ct_kvp": 120, "ct_slice_thickness_mm": 5.0,
+               "age": 60 + i, "sex": "F" if i % 2 else "M", "hypertension": True,
+               "nihss": 3, "mrs_3m": 1, "infarct_volume_ml": 0.5}
+        if cohort != "clinical":
+            row.update(flair_path=_nifti(images / f"{sid}_flair.nii.gz", 100 + i),
+                       wmh_mask_path=_nifti(images / f"{sid}_wmh.nii.gz", i % 2),
+                       mri_vendor="PHILIPS", mri_field_strength_t=3.0, fazekas=1)
+        rows.append(row)
+    path = write_manifest(pd.DataFrame(rows), tmp_path / "manifest.csv")
+    fill_checksums(path)
+    return path

@@ -1,0 +1,78 @@
+"""Profiles: every built-in profile loads, paths resolve against the project
+root, bad profiles are named precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leukoct.config import ProfileError, load_profile, notebook_parameters, step_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILT_IN = ["ci", "demo", "paper", "real"]
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_built_in_profiles_load(name: str) -> None:
+    profile = load_profile(name, root=ROOT)
+    assert profile.name == name
+    for path in (profile.manifest, profile.outputs.root, profile.outputs.figures,
+                 profile.outputs.book):
+        assert path.is_absolute() and ROOT in path.parents
+
+
+def test_twin_profiles_scale_the_papers_design() -> None:
+    paper = load_profile("paper", root=ROOT).twin
+    assert (paper.development, paper.external, paper.us, paper.clinical) == (876, 411, 100, 1180)
+    ci, demo = load_profile("ci", root=ROOT).twin, load_profile("demo", root=ROOT).twin
+    assert ci.development < demo.development < paper.development
+
+
+def test_real_profile_reads_a_manifest_not_the_twin() -> None:
+    real = load_profile("real", root=ROOT)
+    assert real.data.source == "manifest" and real.twin is None
+    assert real.manifest == ROOT / "data_manifest" / "manifest.csv"
+
+
+def test_paths_resolve_from_any_working_directory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_profile("ci", root=ROOT).manifest == ROOT / "build/ci/data/manifest.csv"
+
+
+def test_unknown_profile_lists_the_known_ones() -> None:
+    with pytest.raises(ProfileError, match="unknown profile 'nope'.*ci, demo, paper, real"):
+        load_profile("nope", root=ROOT)
+
+
+def test_invalid_profile_names_file_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "profiles/ci.yaml").read_text().replace("seed: 20240611", "seed: -3"))
+    with pytest.raises(ProfileError) as info:
+        load_profile(bad, root=ROOT)
+    assert str(bad) in str(info.value) and "seed" in str(info.value)
+
+
+def test_typo_in_a_profile_key_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text((ROOT / "profiles/ci.yaml").read_text().replace("threads:", "thread:"))
+    with pytest.raises(ProfileError, match="thread"):
+        load_profile(bad, root=ROOT)
+
+
+def test_notebook_parameters_carry_profile_values_and_step_knobs() -> None:
+    profile = load_profile("ci", root=ROOT)
+    params = notebook_parameters(profile, "data")
+    assert params["manifest"] == str(profile.manifest)
+    assert params["seed"] == profile.seed
+    assert params["output_dir"] == str(ROOT / "build/ci/data")
+    assert "example_subject" in params
+
+
+def test_step_parameters_fill_only_what_is_none(monkeypatch) -> None:
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
+    params = step_parameters("data", profile="ci", manifest=None, seed=7)
+    assert params["seed"] == 7
+    assert params["manifest"].endswith("build/ci/data/manifest.csv")
+    with pytest.raises(ProfileError, match="not_a_knob"):
+        step_parameters("data", profile="ci", not_a_knob=1)

@@ -1,0 +1,109 @@
+"""The Snakemake workflow: every rule is planned, a finished run is not
+re-run, and a change re-runs only what depends on it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from leukoct.config import load_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+RULES = {"twin", "data", "book", "all"}
+
+
+def ci_profile_in(folder: Path) -> Path:
+    """The ci profile with every output under ``folder`` (tests never write
+    into the repository)."""
+    raw = yaml.safe_load((ROOT / "profiles" / "ci.yaml").read_text())
+    raw["data"]["manifest"] = str(folder / "data" / "manifest.csv")
+    raw["outputs"] = {"root": str(folder / "run"), "figures": str(folder / "figures"),
+                      "book": str(folder / "book")}
+    path = folder / "profile.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def snakemake(folder: Path, profile: Path, *args: str, timeout: int = 900) -> str:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
+         "--config", f"profile={profile}", *args],
+        capture_output=True, text=True, env=env, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result.stdout + result.stderr
+
+
+def planned_rules(output: str) -> dict[str, int]:
+    """Rule name -> job count from a dry run's job table."""
+    table = re.search(r"Job stats:\n(.*?)\n\n", output, re.S)
+    if table is None:
+        return {}
+    counts = {}
+    for line in table.group(1).splitlines()[2:]:
+        name, _, count = line.partition(" ")
+        if name and name != "total":
+            counts[name] = int(count.strip())
+    return counts
+
+
+def test_dry_run_lists_every_rule(tmp_path: Path) -> None:
+    output = snakemake(tmp_path, ci_profile_in(tmp_path), "--dry-run", "--forceall")
+    assert set(planned_rules(output)) == RULES
+
+
+def test_dry_run_of_the_real_profile_needs_no_twin(tmp_path: Path) -> None:
+    raw = yaml.safe_load((ROOT / "profiles" / "real.yaml").read_text())
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("subject_id\n")
+    raw["data"]["manifest"] = str(manifest)
+    raw["outputs"] = {"root": str(tmp_path / "run"), "figures": str(tmp_path / "fig"),
+                      "book": str(tmp_path / "book")}
+    profile = tmp_path / "real.yaml"
+    profile.write_text(yaml.safe_dump(raw))
+    output = snakemake(tmp_path, profile, "--dry-run")
+    assert set(planned_rules(output)) == {"data", "book", "all"}
+
+
+def test_notebooks_rules_and_chapters_agree() -> None:
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    toc = (ROOT / "book" / "_toc.yml").read_text()
+    snakefile = (ROOT / "Snakefile").read_text()
+    for stem in notebooks:
+        assert f"chapters/{stem}" in toc, f"{stem} is not a chapter of the book"
+        assert f'"{stem}"' in snakefile, f"{stem} is not a step of the workflow"
+
+
+@pytest.mark.slow
+def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
+    profile = ci_profile_in(tmp_path)
+    snakemake(tmp_path, profile, "--cores", "2")
+    resolved = load_profile(profile, root=ROOT)
+    index = resolved.outputs.book / "_build" / "html" / "index.html"
+    assert index.is_file()
+    assert (resolved.outputs.root / "notebooks" / "00_data.ipynb").is_file()
+
+    # Nothing changed: nothing to do.
+    again = snakemake(tmp_path, profile, "--dry-run")
+    assert "Nothing to be done" in again, again[-2000:]
+
+    # A clinical field of one subject changes: the manifest changes, so the
+    # steps reading it re-run, but the twin (upstream) does not.
+    manifest = resolved.manifest
+    lines = manifest.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("bmi")] = "31.5"
+    lines[1] = ",".join(cells)
+    manifest.write_text("\n".join(lines) + "\n")
+    plan = planned_rules(snakemake(tmp_path, profile, "--dry-run"))
+    assert "twin" not in plan
+    assert {"data", "book"} <= set(plan)
