@@ -3,8 +3,7 @@ papermill with parameters overridden."""
 
 from __future__ import annotations
 
-import os
-import sys
+import json
 from pathlib import Path
 
 import nbformat
@@ -30,6 +29,13 @@ def test_notebook_has_a_parameters_cell_and_no_hard_coded_paths(path: Path) -> N
             assert not cell.get("outputs"), "notebooks are committed without outputs"
 
 
+def _kernel() -> str:
+    """The project's kernel (installed into .venv by make), else this interpreter's."""
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    return "leukoct" if "leukoct" in find_kernel_specs() else "python3"
+
+
 @pytest.fixture(scope="module")
 def ci_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     profile = load_profile("ci", root=ROOT)
@@ -46,14 +52,16 @@ def test_data_notebook_runs_with_parameter_overrides(ci_study: Path, tmp_path: P
         str(ROOT / "notebooks" / "00_data.ipynb"), str(executed),
         parameters={"profile": "ci", "manifest": str(ci_study), "output_dir": str(out),
                     "figures_dir": str(tmp_path / "figures"), "example_subject": subject},
-        kernel_name=os.environ.get("LEUKOCT_KERNEL", "python3"), cwd=str(ROOT / "notebooks"),
+        kernel_name=_kernel(), cwd=str(ROOT / "notebooks"),
         progress_bar=False)
     notebook = nbformat.read(executed, as_version=4)
     injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and subject in injected[0].source
     text = "\n".join(str(o) for c in notebook.cells for o in c.get("outputs", []))
-    assert subject in text, "the overridden example subject is the one shown"
     assert "Synthetic data" in text
+    assert "stderr" not in text, "a chapter shows no warnings"
+    shown = json.loads((out / "example_subject.provenance.json").read_text())["inputs"]
+    assert shown and all(subject in Path(p).name for p in shown), "the overridden subject is shown"
     counts = (out / "cohort_counts.csv").read_text()
     assert counts.startswith("cohort,subjects")
     assert (out / "example_subject.png").is_file()

@@ -23,4 +23,7 @@ class TwinSettings(BaseModel):
         default=2, description="Resolution of the MNI152 atlas the anatomy starts from (1 or 2 mm).")
     ct_inplane_mm: float = Field(
         default=1.0, gt=0, description="CT in-plane pixel spacing (the paper's grid: ~0.45 mm).")
+    flair_inplane_mm: float | None = Field(
+        default=None, gt=0, description="FLAIR in-plane pixel spacing; empty: 1.0 mm, or the CT's "
+        "spacing when that is coarser (keeps small profiles fast).")
     workers: int = Field(default=2, ge=1, description="Parallel worker processes.")

@@ -1,0 +1,44 @@
+"""The book: the paper's artefact registry and the generated pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from leukoct.artefacts import save_table
+from leukoct.book import artefact_registry, artefacts_markdown, chapter_notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER_ORDER = ["Table 1", "Table 2", "Table 3", "Table S1", "Table S2", "Table S3", "Table S4",
+               "Figure 1", "Figure 2", "Figure 3", "Figure 4",
+               "Figure S1", "Figure S2", "Figure S3", "Figure S4"]
+
+
+def test_registry_lists_every_artefact_of_the_paper_in_order() -> None:
+    registry = artefact_registry()
+    assert [a.label for a in registry] == PAPER_ORDER
+    assert len({a.id for a in registry}) == len(registry)
+    for artefact in registry:
+        assert artefact.kind in {"table", "figure"} and artefact.caption
+
+
+def test_unproduced_artefacts_are_marked_not_hidden(tmp_path: Path) -> None:
+    page = artefacts_markdown(tmp_path)
+    assert "reproduces **0 of 15** artefacts" in page
+    for label in PAPER_ORDER:
+        assert f"## {label}" in page
+    assert page.count("*Not produced by this version of leukoct.*") == 15
+
+
+def test_produced_table_is_shown_with_its_provenance(tmp_path: Path) -> None:
+    save_table(pd.DataFrame({"x": [1]}), "table1", tmp_path, "notebooks/02.ipynb",
+               {"profile": "/p/ci.yaml", "seed": 5})
+    page = artefacts_markdown(tmp_path)
+    assert "reproduces **1 of 15** artefacts" in page
+    assert "```{raw} html" in page
+    assert "*Provenance:* notebook `notebooks/02.ipynb`, profile `ci`, seed 5" in page
+
+
+def test_chapters_come_from_the_table_of_contents() -> None:
+    assert chapter_notebooks(ROOT / "book")[0] == "00_data"

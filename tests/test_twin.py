@@ -1,0 +1,248 @@
+"""Tests of the digital twin against its own ground truth and the paper."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import ndimage
+
+from leukoct.manifest import load_manifest, validate_manifest
+from leukoct.twin import TwinSettings, generate_study
+from leukoct.twin import parameters as P
+from leukoct.twin.clinical import apportion, draw_cohort_tables, kept_and_excluded
+
+CI = TwinSettings(development=8, external=4, us=2, clinical=12, atlas_resolution_mm=2,
+                  ct_inplane_mm=2.0, workers=2)
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("twin_ci")
+    generate_study(CI, out, seed=SEED, workers=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def manifest(study: Path) -> pd.DataFrame:
+    return load_manifest(study / "manifest.csv")
+
+
+@pytest.fixture(scope="module")
+def truth(study: Path) -> pd.DataFrame:
+    return pd.read_csv(study / "truth" / "subjects.csv", keep_default_na=False,
+                       na_values=[""]).set_index("subject_id")
+
+
+def _load(path: str | Path) -> np.ndarray:
+    return np.asanyarray(nib.load(str(path)).dataobj)
+
+
+def _kept_paired(manifest: pd.DataFrame, truth: pd.DataFrame) -> list[str]:
+    reasons = truth["exclusion_reason"].fillna("")
+    return [s for s in manifest.loc[manifest["cohort"].isin(["train", "external"]), "subject_id"]
+            if reasons[s] == ""]
+
+
+# --- manifest and layout ---------------------------------------------------
+
+def test_manifest_validates_with_checksums(study: Path) -> None:
+    report = validate_manifest(study / "manifest.csv", verify_checksums=True)
+    assert report.ok, "\n".join(map(str, report.problems))
+
+
+def test_manifest_rows_ids_and_cohorts(manifest: pd.DataFrame) -> None:
+    assert len(manifest) == CI.development + CI.external + CI.us + CI.clinical
+    assert manifest["synthetic"].all()
+    counts = manifest["cohort"].value_counts().to_dict()
+    assert counts == {"train": 8, "clinical": 12, "external": 4, "us": 2}
+    pattern = re.compile(r"^TW-(DEV|EXT|US|CLN)-\d{4}$")
+    assert all(pattern.match(s) for s in manifest["subject_id"])
+    paired = manifest[manifest["cohort"].isin(["train", "external"])]
+    assert paired["flair_path"].notna().all() and paired["wmh_mask_path"].notna().all()
+    unpaired = manifest[manifest["cohort"].isin(["us", "clinical"])]
+    assert unpaired["flair_path"].isna().all()
+    assert manifest.loc[manifest["cohort"] == "us", "fazekas"].notna().all()
+    assert manifest.loc[manifest["cohort"] == "clinical", "mrs_3m"].notna().all()
+
+
+def test_truth_files_written(study: Path, manifest: pd.DataFrame, truth: pd.DataFrame) -> None:
+    note = (study / "SYNTHETIC.md").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in note and "not patients" in note and "digital twin" in note
+    params = yaml.safe_load((study / "truth" / "parameters.yaml").read_text(encoding="utf-8"))
+    assert params["seed"] == SEED and params["flowchart"]["development"]["kept"] == 482
+    assert set(truth.index) == set(manifest["subject_id"])
+    for row in manifest.itertuples():
+        if row.ct_path is not None:
+            assert (study / "truth" / f"{row.subject_id}_lesion_ct.nii.gz").is_file()
+        if row.flair_path is not None:
+            assert (study / "truth" / f"{row.subject_id}_lesion_flair.nii.gz").is_file()
+    # Proportional manual masks, at least one, on kept external subjects only.
+    manual = manifest[manifest["manual_mask_path"].notna()]
+    assert len(manual) >= 1 and set(manual["cohort"]) == {"external"}
+
+
+def test_exclusions_planted_as_flags(manifest: pd.DataFrame, truth: pd.DataFrame) -> None:
+    reasons = truth["exclusion_reason"].fillna("")
+    for cohort, name in (("train", "development"), ("external", "external"),
+                         ("us", "us"), ("clinical", "clinical")):
+        ids = manifest.loc[manifest["cohort"] == cohort, "subject_id"]
+        n_kept, excluded = kept_and_excluded(name, len(ids))
+        assert (reasons[ids] == "").sum() == n_kept
+        for reason, count in excluded.items():
+            assert (reasons[ids] == reason).sum() == count
+    m = manifest.set_index("subject_id")
+    for flag in ("recurrent_stroke", "motion_artifact", "contrast_ct", "hemorrhage_or_tumor",
+                 "incomplete_ct"):
+        assert (m[flag].fillna(False).astype(bool) == (reasons[m.index] == flag)).all()
+    no_ct = reasons[reasons == "ct_not_available"].index
+    assert m.loc[no_ct, "ct_path"].isna().all()
+    large = reasons[reasons == "large_infarct"].index
+    assert (m.loc[large, "infarct_volume_ml"] > 5).all()
+
+
+# --- images ----------------------------------------------------------------
+
+def test_ct_hounsfield_ranges(manifest: pd.DataFrame, truth: pd.DataFrame) -> None:
+    for sid in _kept_paired(manifest, truth)[:4]:
+        row = manifest.set_index("subject_id").loc[sid]
+        ct = _load(row["ct_path"]).astype(float)
+        assert ct.dtype == float and _load(row["ct_path"]).dtype == np.int16
+        air = ct[ct < -500]
+        assert abs(np.median(air) + 1000) < 5
+        assert np.percentile(ct, 99.5) > 300          # skull
+        lesion = _load(Path(row["ct_path"]).parents[1] / "truth" / f"{sid}_lesion_ct.nii.gz") > 0
+        ring = ndimage.binary_dilation(lesion, iterations=2) & ~lesion & (ct > 15) & (ct < 45)
+        assert 20 <= np.median(ct[ring]) <= 35         # surrounding white matter
+
+
+def test_lesion_contrast_sign(study: Path, manifest: pd.DataFrame, truth: pd.DataFrame) -> None:
+    m = manifest.set_index("subject_id")
+    checked = 0
+    for sid in _kept_paired(manifest, truth):
+        if truth.at[sid, "la_volume_ml"] < 2:
+            continue
+        ct = _load(m.at[sid, "ct_path"]).astype(float)
+        lesion = _load(study / "truth" / f"{sid}_lesion_ct.nii.gz") > 0
+        ring = ndimage.binary_dilation(lesion, iterations=2) & ~lesion & (ct > 15) & (ct < 45)
+        assert ct[lesion].mean() < ct[ring].mean() - 1.0      # subtle hypoattenuation
+        assert ct[ring].mean() - ct[lesion].mean() < 8.0      # ... and only a few HU
+        flair = _load(m.at[sid, "flair_path"]).astype(float)
+        lf = _load(study / "truth" / f"{sid}_lesion_flair.nii.gz") > 0
+        ring_f = ndimage.binary_dilation(lf, iterations=2) & ~lf & (flair > 0.3 * flair.max())
+        assert flair[lf].mean() > 1.2 * flair[ring_f].mean()   # hyperintense WMH
+        checked += 1
+    assert checked >= 3
+
+
+def test_masks_inside_brain(study: Path, manifest: pd.DataFrame) -> None:
+    m = manifest.set_index("subject_id")
+    for sid in m.index[m["ct_path"].notna()]:
+        ct = _load(m.at[sid, "ct_path"])
+        lesion = _load(study / "truth" / f"{sid}_lesion_ct.nii.gz") > 0
+        assert lesion.shape == ct.shape
+        if lesion.any():
+            values = ct[lesion]
+            assert np.mean((values > -20) & (values < 90)) > 0.97   # brain, not bone/air
+        if m.at[sid, "wmh_mask_path"] is not None:
+            flair = _load(m.at[sid, "flair_path"])
+            wmh = _load(m.at[sid, "wmh_mask_path"]) > 0
+            assert wmh.shape == flair.shape
+            assert np.mean(flair[wmh] > 0.25 * np.percentile(flair, 99)) > 0.97
+
+
+def test_flair_grid_differs_from_ct(manifest: pd.DataFrame) -> None:
+    row = manifest[manifest["cohort"] == "train"].iloc[0]
+    ct, flair = nib.load(row["ct_path"]), nib.load(row["flair_path"])
+    assert ct.shape != flair.shape or not np.allclose(ct.affine, flair.affine)
+    assert flair.header.get_zooms()[2] == pytest.approx(P.FLAIR["slice_mm"])
+    assert ct.header.get_zooms()[2] == pytest.approx(row["ct_slice_thickness_mm"])
+
+
+def test_truth_volumes_and_software_dice(truth: pd.DataFrame) -> None:
+    imaged = truth[truth["la_volume_ct_ml"].notna() & ~truth["ct_missing"].isin(["top", "bottom"])]
+    assert np.allclose(imaged["la_volume_ct_ml"], imaged["la_volume_ml"], rtol=0.05, atol=0.05)
+    assert np.allclose(imaged["la_volume_ml"], imaged["la_volume_target_ml"], rtol=0.05, atol=0.02)
+    dice = truth["wmh_software_dice"].dropna()
+    assert 0.6 < dice.mean() < 0.82
+    assert (truth.loc[truth["registration_error"].astype(str) == "True",
+                      "flair_from_ct_rotation_deg"] > 15).all()
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_deterministic_across_worker_counts(study: Path, tmp_path: Path) -> None:
+    generate_study(CI, tmp_path, seed=SEED, workers=1, progress=False)
+    first, second = _digests(study), _digests(tmp_path)
+    assert first.keys() == second.keys()
+    assert first == second
+
+
+# --- tables at paper size ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def paper_tables() -> pd.DataFrame:
+    paper = TwinSettings(development=876, external=411, us=100, clinical=1180)
+    return draw_cohort_tables(paper, seed=SEED)
+
+
+def _within(observed: float, p: float, n: int, k: float = 3.5) -> bool:
+    return abs(observed - p) <= k * np.sqrt(p * (1 - p) / n) + 1e-9
+
+
+def test_flowchart_totals_exact(paper_tables: pd.DataFrame) -> None:
+    kept = paper_tables[paper_tables["exclusion_reason"] == ""].groupby("cohort").size()
+    assert kept.to_dict() == {"train": 482, "external": 390, "us": 100, "clinical": 867}
+    for name, flow in P.FLOWCHART.items():
+        cohort = P.COHORTS[name]["cohort"]
+        got = paper_tables.loc[paper_tables["cohort"] == cohort, "exclusion_reason"].value_counts()
+        for reason, count in flow["excluded"].items():
+            assert got.get(reason, 0) == count
+    assert apportion(7, {"a": 1, "b": 1, "c": 1}) == {"a": 3, "b": 2, "c": 2}
+
+
+def test_table1_marginals(paper_tables: pd.DataFrame) -> None:
+    kept = paper_tables[paper_tables["exclusion_reason"] == ""]
+    targets = {"train": (0.332, {"SIEMENS": 0.544, "PHILIPS": 0.432, "GE": 0.0}),
+               "external": (0.474, {"SIEMENS": 0.474, "GE": 0.233, "PHILIPS": 0.208}),
+               "clinical": (0.392, {})}
+    for cohort, (female, vendors) in targets.items():
+        g = kept[kept["cohort"] == cohort]
+        assert _within((g["sex"] == "F").mean(), female, len(g))
+        for vendor, p in vendors.items():
+            assert _within((g["ct_vendor"] == vendor).mean(), p, len(g))
+    us = kept[kept["cohort"] == "us"]
+    assert us["ct_vendor"].value_counts().to_dict() == {"SIEMENS": 54, "GE": 40, "CANON": 5, "": 1}
+    assert _within((us["sex"] == "M").mean(), 0.58, len(us))
+    ext = kept[kept["cohort"] == "external"]
+    assert _within((ext["ct_slice_thickness_mm"] < 5).mean(), 0.61, len(ext))
+
+
+def test_volume_model_calibration(paper_tables: pd.DataFrame) -> None:
+    kept = paper_tables[paper_tables["exclusion_reason"] == ""]
+    for cohort, median in (("train", 9.18), ("external", 10.23), ("clinical", 11.2)):
+        v = kept.loc[kept["cohort"] == cohort, "la_volume_ml"].astype(float)
+        assert abs(v.median() / median - 1) < 0.2
+    dev = kept[kept["cohort"] == "train"]
+    assert dev["infarct_true_ml"].max() <= 5.0
+    assert 0.4 < dev["infarct_true_ml"].median() < 1.3
+    clin = kept[kept["cohort"] == "clinical"]
+    slope = np.polyfit(clin["age"].astype(float), clin["la_volume_ml"].astype(float), 1)[0]
+    assert 0.25 < slope < 0.65                                  # paper: 0.436 mL/year
+    for cohort in ("external", "us"):
+        g = kept[kept["cohort"] == cohort]
+        r = np.corrcoef(np.log(g["la_volume_ml"].astype(float)), g["fazekas"].astype(float))[0, 1]
+        assert 0.7 < r < 0.95
+    quintile = pd.qcut(clin["la_volume_ml"].astype(float), 5, labels=False)
+    mrs = clin["mrs_3m"].astype(float).groupby(quintile).mean()
+    assert mrs.iloc[-1] > mrs.iloc[0]
