@@ -1,0 +1,55 @@
+"""The `leukoct` command line as a user calls it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from leukoct import __version__
+from leukoct.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_profile_show_step_parameters(monkeypatch) -> None:
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
+    result = runner.invoke(app, ["profile", "show", "ci", "--step", "data"])
+    assert result.exit_code == 0, result.output
+    params = json.loads(result.stdout)
+    assert params["manifest"] == str(ROOT / "build/ci/data/manifest.csv")
+    assert params["example_subject"] is None
+
+
+def test_dictionary_written(tmp_path: Path) -> None:
+    out = tmp_path / "dd" / "dictionary.md"
+    result = runner.invoke(app, ["dictionary", str(out)])
+    assert result.exit_code == 0
+    assert out.read_text().startswith("# Data dictionary")
+
+
+def test_checksum_then_validate(manifest_path: Path) -> None:
+    lines = manifest_path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("ct_sha256")] = ""
+    lines[1] = ",".join(cells)
+    manifest_path.write_text("\n".join(lines) + "\n")
+    assert runner.invoke(app, ["manifest", "validate", str(manifest_path)]).exit_code == 1
+    filled = runner.invoke(app, ["manifest", "checksum", str(manifest_path)])
+    assert "1 checksum(s) written" in filled.stdout
+    assert runner.invoke(app, ["manifest", "validate", str(manifest_path)]).exit_code == 0
+
+
+def test_twin_refuses_a_profile_without_twin(monkeypatch) -> None:
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
+    result = runner.invoke(app, ["twin", "--profile", "real"])
+    assert result.exit_code != 0
+    assert "no 'twin:' section" in result.output
