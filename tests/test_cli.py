@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from leukoct import __version__
 from leukoct.cli import app
+from manifest_edit import edit_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -36,12 +37,7 @@ def test_dictionary_written(tmp_path: Path) -> None:
 
 
 def test_checksum_then_validate(manifest_path: Path) -> None:
-    lines = manifest_path.read_text().splitlines()
-    header = lines[0].split(",")
-    cells = lines[1].split(",")
-    cells[header.index("ct_sha256")] = ""
-    lines[1] = ",".join(cells)
-    manifest_path.write_text("\n".join(lines) + "\n")
+    edit_cells(manifest_path, 2, ct_sha256="")
     assert runner.invoke(app, ["manifest", "validate", str(manifest_path)]).exit_code == 1
     filled = runner.invoke(app, ["manifest", "checksum", str(manifest_path)])
     assert "1 checksum(s) written" in filled.stdout

@@ -3,7 +3,6 @@ column and a fix, all problems at once."""
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -19,27 +18,9 @@ from leukoct.manifest import (
     write_manifest,
 )
 from leukoct.schema import COLUMNS
-
-
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def _edit(path: Path, row: int, **cells: str) -> Path:
-    """Set cells of spreadsheet row ``row`` (row 2 = first subject)."""
-    header, rows = _rows(path)
-    rows[row - 2].update(cells)
-    return _write(path, header, rows)
+from manifest_edit import edit_cells as _edit
+from manifest_edit import read_rows as _rows
+from manifest_edit import write_rows as _write
 
 
 def _problems(path: Path) -> list[tuple[int | None, str | None, str]]:

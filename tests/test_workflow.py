@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from leukoct.config import load_profile
+from manifest_edit import edit_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -97,13 +98,7 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
 
     # A clinical field of one subject changes: the manifest changes, so the
     # steps reading it re-run, but the twin (upstream) does not.
-    manifest = resolved.manifest
-    lines = manifest.read_text().splitlines()
-    header = lines[0].split(",")
-    cells = lines[1].split(",")
-    cells[header.index("bmi")] = "31.5"
-    lines[1] = ",".join(cells)
-    manifest.write_text("\n".join(lines) + "\n")
+    edit_cells(resolved.manifest, 2, bmi="31.5")
     plan = planned_rules(snakemake(tmp_path, profile, "--dry-run"))
     assert "twin" not in plan
     assert {"data", "book"} <= set(plan)

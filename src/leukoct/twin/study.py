@@ -28,7 +28,7 @@ from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
 from leukoct.manifest import write_manifest
-from leukoct.schema import COLUMNS
+from leukoct.schema import CHECKSUM_OF, COLUMNS, PAIRED_COHORTS
 from leukoct.twin import ct as ctsim
 from leukoct.twin import flair as flairsim
 from leukoct.twin import parameters as P
@@ -256,7 +256,7 @@ def _tasks(table: pd.DataFrame, settings: TwinSettings, out_dir: Path, seed: int
                       "atlas_mm": settings.atlas_resolution_mm,
                       "ct_inplane_mm": settings.ct_inplane_mm,
                       "flair_inplane_mm": _flair_inplane(settings),
-                      "paired": row["cohort"] in ("train", "internal", "external")})
+                      "paired": row["cohort"] in PAIRED_COHORTS})
     return tasks
 
 
@@ -289,7 +289,7 @@ def manifest_table(table: pd.DataFrame, results: list[dict[str, Any]]) -> pd.Dat
     for i, result in zip(table.index, results):
         for column, (path, sha) in result["files"].items():
             out.at[i, column] = path
-            out.at[i, column.replace("_path", "_sha256")] = sha
+            out.at[i, CHECKSUM_OF[column]] = sha
     for column in ("nihss", "mrs_3m", "fazekas"):
         out[column] = pd.array(out[column].tolist(), dtype="Int64")
     for column in ("ct_vendor", "mri_vendor"):
