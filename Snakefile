@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from leukoct.config import load_profile, notebook_parameters
+from leukoct.steps import study_steps
 
 PROFILE = load_profile(config.get("profile", "demo"), root=Path(workflow.basedir))
 ROOT = PROFILE.root
@@ -25,12 +26,11 @@ LOGS = RUN / "logs"
 MANIFEST = PROFILE.manifest
 KERNEL = config.get("kernel", "leukoct")
 
-# Study steps in study order: notebook stem -> step name (the profile's
-# `steps:` key and the step's output folder).  The book's _toc.yml lists the
-# same notebooks as chapters.
-STEPS = {
-    "00_data": "data",
-}
+# Study steps in study order (leukoct.steps): notebook stem -> step name
+# (the profile's `steps:` key and the step's output folder).  The book's
+# _toc.yml lists the same notebooks as chapters; a run on real data skips the
+# twin's chapter.
+STEPS = {step.stem: step.name for step in study_steps(PROFILE)}
 
 
 def papermill(step):
@@ -59,13 +59,16 @@ rule all:
 
 if PROFILE.data.source == "twin":
 
-    rule twin:
+    rule twin_data:
         """Build the synthetic digital-twin study (images, truth, manifest)."""
         input:
             # The data depend on the generator's code: a change regenerates them.
-            code=sorted(str(p) for p in (ROOT / "src" / "leukoct" / "twin").glob("*.py")),
+            # calibration.py only reads a study (for the twin's chapter).
+            code=sorted(str(p) for p in (ROOT / "src" / "leukoct" / "twin").glob("*.py")
+                        if p.name != "calibration.py"),
         output:
             manifest=str(MANIFEST),
+            truth=str(MANIFEST.parent / "truth" / "subjects.csv"),
         params:
             settings=json.dumps(PROFILE.twin.model_dump(), sort_keys=True),
             seed=PROFILE.seed,
@@ -92,6 +95,25 @@ rule data:
         str(LOGS / "00_data.log"),
     shell:
         papermill("data")
+
+
+if "01_twin" in STEPS:
+
+    rule twin:
+        """01 — the digital twin: what is simulated, its truth, its calibration."""
+        input:
+            notebook=str(ROOT / "notebooks" / "01_twin.ipynb"),
+            manifest=str(MANIFEST),
+            truth=str(MANIFEST.parent / "truth" / "subjects.csv"),
+        output:
+            notebook=str(EXECUTED / "01_twin.ipynb"),
+            table1=str(PROFILE.step_dir("twin") / "table1_side_by_side.csv"),
+        params:
+            parameters=parameters("twin"),
+        log:
+            str(LOGS / "01_twin.log"),
+        shell:
+            papermill("twin")
 
 
 rule book:

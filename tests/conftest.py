@@ -1,4 +1,5 @@
-"""Shared fixtures: a small valid manifest with real NIfTI files."""
+"""Shared fixtures: a small valid manifest with real NIfTI files, and one
+ci-size digital-twin study shared by every test module that needs images."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from leukoct.config import load_profile
 from leukoct.manifest import fill_checksums, write_manifest
+from leukoct.twin import generate_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,3 +45,13 @@ def manifest_path(tmp_path: Path) -> Path:
     path = write_manifest(pd.DataFrame(rows), tmp_path / "manifest.csv")
     fill_checksums(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def ci_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A digital-twin study of the ``ci`` profile's size and seed (about 15 s),
+    generated once per test session; tests must not modify it."""
+    profile = load_profile("ci", root=ROOT)
+    out = tmp_path_factory.mktemp("ci_study")
+    generate_study(profile.twin, out, seed=profile.seed, workers=2, progress=False)
+    return out

@@ -7,7 +7,11 @@ from pathlib import Path
 import pandas as pd
 
 from leukoct.artefacts import save_table
-from leukoct.book import artefact_registry, artefacts_markdown, chapter_notebooks
+import yaml
+
+from leukoct.book import (artefact_registry, artefacts_markdown, assemble_book,
+                          chapter_notebooks, keep_chapters)
+from leukoct.config import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_ORDER = ["Table 1", "Table 2", "Table 3", "Table S1", "Table S2", "Table S3", "Table S4",
@@ -42,3 +46,49 @@ def test_produced_table_is_shown_with_its_provenance(tmp_path: Path) -> None:
 
 def test_chapters_come_from_the_table_of_contents() -> None:
     assert chapter_notebooks(ROOT / "book")[0] == "00_data"
+
+
+def test_keep_chapters_drops_entries_and_empty_parts() -> None:
+    toc = {"root": "index", "parts": [
+        {"caption": "steps", "chapters": [{"file": "chapters/00_data"},
+                                          {"file": "chapters/01_twin"}]},
+        {"caption": "only twin", "chapters": [{"file": "chapters/01_twin"}]},
+        {"caption": "reference", "chapters": [{"file": "running"}]}]}
+    kept = keep_chapters(toc, {"00_data"})
+    assert kept["parts"] == [
+        {"caption": "steps", "chapters": [{"file": "chapters/00_data"}]},
+        {"caption": "reference", "chapters": [{"file": "running"}]}]
+    assert toc["parts"][0]["chapters"][1] == {"file": "chapters/01_twin"}, "input untouched"
+
+
+def _profile_in(tmp_path: Path, name: str):
+    raw = yaml.safe_load((ROOT / "profiles" / f"{name}.yaml").read_text())
+    raw["data"]["manifest"] = str(tmp_path / "manifest.csv")
+    raw["outputs"] = {"root": str(tmp_path / "run"), "figures": str(tmp_path / "figures"),
+                      "book": str(tmp_path / "book")}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_profile(path, root=ROOT)
+
+
+def test_real_data_book_has_no_twin_chapter(tmp_path: Path) -> None:
+    profile = _profile_in(tmp_path, "real")
+    executed = profile.outputs.root / "notebooks"
+    executed.mkdir(parents=True)
+    (executed / "00_data.ipynb").write_text("{}")
+    stage = assemble_book(profile)
+    assert chapter_notebooks(stage) == ["00_data"]
+    assert not (stage / "chapters" / "01_twin.ipynb").exists()
+
+
+def test_twin_book_needs_every_executed_chapter(tmp_path: Path) -> None:
+    profile = _profile_in(tmp_path, "ci")
+    executed = profile.outputs.root / "notebooks"
+    executed.mkdir(parents=True)
+    (executed / "00_data.ipynb").write_text("{}")
+    try:
+        assemble_book(profile)
+    except FileNotFoundError as error:
+        assert "01_twin.ipynb" in str(error) and "snakemake" in str(error)
+    else:
+        raise AssertionError("a missing chapter must stop the book")

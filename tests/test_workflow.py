@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from leukoct.book import chapter_notebooks
 from leukoct.config import load_profile
+from leukoct.steps import STEPS
 from manifest_edit import edit_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-RULES = {"twin", "data", "book", "all"}
+RULES = {"twin_data", "data", "twin", "book", "all"}
 
 
 def ci_profile_in(folder: Path) -> Path:
@@ -74,13 +76,14 @@ def test_dry_run_of_the_real_profile_needs_no_twin(tmp_path: Path) -> None:
     assert set(planned_rules(output)) == {"data", "book", "all"}
 
 
-def test_notebooks_rules_and_chapters_agree() -> None:
+def test_notebooks_steps_rules_and_chapters_agree() -> None:
     notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
-    toc = (ROOT / "book" / "_toc.yml").read_text()
+    assert notebooks == [s.stem for s in STEPS], "every notebook is a step, in study order"
+    assert chapter_notebooks(ROOT / "book") == notebooks, "chapters follow the study order"
     snakefile = (ROOT / "Snakefile").read_text()
-    for stem in notebooks:
-        assert f"chapters/{stem}" in toc, f"{stem} is not a chapter of the book"
-        assert f'"{stem}"' in snakefile, f"{stem} is not a step of the workflow"
+    for step in STEPS:
+        assert f'"notebooks" / "{step.stem}.ipynb"' in snakefile, f"no rule runs {step.stem}"
+        assert f'papermill("{step.name}")' in snakefile, f"no rule for step {step.name}"
 
 
 @pytest.mark.slow
@@ -90,15 +93,18 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
     resolved = load_profile(profile, root=ROOT)
     index = resolved.outputs.book / "_build" / "html" / "index.html"
     assert index.is_file()
-    assert (resolved.outputs.root / "notebooks" / "00_data.ipynb").is_file()
+    for step in STEPS:
+        assert (resolved.outputs.root / "notebooks" / f"{step.stem}.ipynb").is_file()
+    chapters = (resolved.outputs.book / "_build" / "html" / "chapters")
+    assert (chapters / "01_twin.html").is_file(), "a twin run renders the twin's chapter"
 
     # Nothing changed: nothing to do.
     again = snakemake(tmp_path, profile, "--dry-run")
     assert "Nothing to be done" in again, again[-2000:]
 
     # A clinical field of one subject changes: the manifest changes, so the
-    # steps reading it re-run, but the twin (upstream) does not.
+    # steps reading it re-run, but the twin's generator (upstream) does not.
     edit_cells(resolved.manifest, 2, bmi="31.5")
     plan = planned_rules(snakemake(tmp_path, profile, "--dry-run"))
-    assert "twin" not in plan
-    assert {"data", "book"} <= set(plan)
+    assert "twin_data" not in plan
+    assert {"data", "twin", "book"} <= set(plan)

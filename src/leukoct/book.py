@@ -23,6 +23,7 @@ import yaml
 from leukoct.config import Profile
 from leukoct.dictionary import data_dictionary_markdown
 from leukoct.provenance import read_sidecar
+from leukoct.steps import STEPS, study_steps
 
 BOOK_SOURCE = "book"
 #: Files and folders of ``book/`` that are never copied to the stage.
@@ -70,6 +71,30 @@ def chapter_notebooks(book_source: Path) -> list[str]:
 
     walk(toc)
     return stems
+
+
+def keep_chapters(toc: dict, keep: set[str]) -> dict:
+    """A copy of a parsed ``_toc.yml`` without the ``chapters/<stem>`` entries
+    whose stem is not in ``keep`` (parts left empty are dropped)."""
+
+    def walk(node: object) -> object:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            items = []
+            for item in node:
+                entry = item.get("file") if isinstance(item, dict) else None
+                if isinstance(entry, str) and entry.startswith("chapters/") \
+                        and entry.removeprefix("chapters/") not in keep:
+                    continue
+                item = walk(item)
+                if isinstance(item, dict) and item.get("chapters") == []:
+                    continue
+                items.append(item)
+            return items
+        return node
+
+    return walk(toc)  # type: ignore[return-value]
 
 
 def _provenance_line(figures_dir: Path, artefact: Artefact) -> str:
@@ -129,7 +154,17 @@ def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
     executed = profile.outputs.root / "notebooks"
     chapters = stage / "chapters"
     chapters.mkdir(exist_ok=True)
-    for stem in chapter_notebooks(source):
+    known = {s.stem for s in STEPS}
+    unknown = [stem for stem in chapter_notebooks(source) if stem not in known]
+    if unknown:
+        raise ValueError(f"{source / '_toc.yml'} lists chapters that are no study step: "
+                         f"{', '.join(unknown)}; add them to leukoct.steps.STEPS")
+    # A run renders the chapters of the steps it executed (real data skip
+    # the twin's chapter).
+    run = {s.stem for s in study_steps(profile)}
+    toc = keep_chapters(yaml.safe_load((source / "_toc.yml").read_text(encoding="utf-8")), run)
+    (stage / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    for stem in chapter_notebooks(stage):
         notebook = executed / f"{stem}.ipynb"
         if not notebook.is_file():
             raise FileNotFoundError(

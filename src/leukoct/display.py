@@ -41,3 +41,36 @@ def show_axial(ax: matplotlib.axes.Axes, volume: np.ndarray, index: int,
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
+
+
+def grotta_bars(ax: matplotlib.axes.Axes, outcome: "pd.Series", group: "pd.Series",
+                levels: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6),
+                cmap: str = "RdYlGn_r") -> "pd.DataFrame":
+    """Horizontal stacked bars of an ordinal outcome's distribution per group
+    ("Grotta bars", the stroke trials' picture of an mRS shift).
+
+    Returns the proportions drawn (groups × levels), so a caller can print
+    them beside the figure.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    counts = pd.crosstab(group, outcome).reindex(columns=list(levels), fill_value=0)
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    colours = plt.get_cmap(cmap)(np.linspace(0.05, 0.95, len(levels)))
+    left = np.zeros(len(shares))
+    for level, colour in zip(levels, colours):
+        width = shares[level].to_numpy()
+        ax.barh(range(len(shares)), width, left=left, color=colour, edgecolor="white",
+                linewidth=0.5, label=str(level))
+        for i, (x, w) in enumerate(zip(left, width)):
+            if w >= 0.06:
+                ax.text(x + w / 2, i, f"{100 * w:.0f}", ha="center", va="center", fontsize=7)
+        left += width
+    ax.set_yticks(range(len(shares)), [str(g) for g in shares.index])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of patients")
+    ax.legend(title="mRS", ncols=len(levels), fontsize=7, title_fontsize=7,
+              loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    return shares

@@ -1,0 +1,46 @@
+"""The study's steps, in study order: one notebook each.
+
+One list serves the workflow (which rules exist), the book (which chapters
+a run renders) and the tests, so adding a step means adding it here, to the
+Snakefile's rules and to ``book/_toc.yml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leukoct.config import Profile
+
+
+@dataclass(frozen=True)
+class Step:
+    """One study step.
+
+    Attributes
+    ----------
+    stem
+        Notebook file stem in ``notebooks/`` (numbered in study order).
+    name
+        Step name: the profile's ``steps:`` key and the step's output folder.
+    title
+        What the step does, in a few words.
+    twin_only
+        The step describes the digital twin, so runs on real data skip it.
+    """
+
+    stem: str
+    name: str
+    title: str
+    twin_only: bool = False
+
+
+#: Every step of the study, in order.
+STEPS: tuple[Step, ...] = (
+    Step("00_data", "data", "The data: what the study holds"),
+    Step("01_twin", "twin", "The digital twin: synthetic data with known truth", twin_only=True),
+)
+
+
+def study_steps(profile: Profile) -> list[Step]:
+    """The steps a run of ``profile`` executes, in study order."""
+    return [s for s in STEPS if not (s.twin_only and profile.data.source != "twin")]

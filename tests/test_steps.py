@@ -1,0 +1,41 @@
+"""Study steps: order, names, and which runs include which step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from leukoct.config import load_profile, notebook_parameters
+from leukoct.steps import STEPS, study_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_steps_are_numbered_in_study_order_with_unique_names() -> None:
+    numbers = [int(s.stem.split("_")[0]) for s in STEPS]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert len({s.name for s in STEPS}) == len(STEPS)
+
+
+def test_real_data_skip_the_twin_chapter_and_twin_runs_keep_it() -> None:
+    assert "01_twin" not in [s.stem for s in study_steps(load_profile("real", root=ROOT))]
+    assert [s.stem for s in study_steps(load_profile("ci", root=ROOT))] == [s.stem for s in STEPS]
+
+
+def _notebook_parameters(stem: str) -> set[str]:
+    notebook = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    names: dict[str, object] = {}
+    exec(cell.source, {}, names)  # the cell only assigns literals
+    return set(names)
+
+
+def test_every_profile_gives_each_notebook_exactly_its_parameters() -> None:
+    # A knob a profile forgot, or one a notebook no longer reads, would only
+    # show when that profile runs; check every profile against every notebook.
+    for name in ("ci", "demo", "paper", "real"):
+        profile = load_profile(name, root=ROOT)
+        for step in study_steps(profile):
+            given = set(notebook_parameters(profile, step.name))
+            assert given == _notebook_parameters(step.stem), (name, step.stem)
