@@ -116,6 +116,28 @@ if "01_twin" in STEPS:
             papermill("twin")
 
 
+rule curation:
+    """02 — exclusions in the paper's order, Figure 1, Tables 1, S1 and S3."""
+    input:
+        notebook=str(ROOT / "notebooks" / "02_cohort_curation.ipynb"),
+        manifest=str(MANIFEST),
+        # The paper's criteria (a profile may name its own file instead).
+        criteria=str(ROOT / (PROFILE.steps["curation"].get("criteria")
+                             or "src/leukoct/data/exclusion_criteria.yaml")),
+    output:
+        notebook=str(EXECUTED / "02_cohort_curation.ipynb"),
+        curated=str(PROFILE.step_dir("curation") / "curated.csv"),
+        artefacts=[str(PROFILE.outputs.figures / name) for name in (
+            "figure1.png", "figure1.pdf", "table1.csv", "table1.html",
+            "tableS1.csv", "tableS1.html", "tableS3.csv", "tableS3.html")],
+    params:
+        parameters=parameters("curation"),
+    log:
+        str(LOGS / "02_cohort_curation.log"),
+    shell:
+        papermill("curation")
+
+
 rule book:
     """Render the executed notebooks and the paper's artefacts as a Jupyter Book."""
     input:

@@ -12,6 +12,7 @@ import yaml
 from leukoct.book import (artefact_registry, artefacts_markdown, assemble_book,
                           chapter_notebooks, keep_chapters)
 from leukoct.config import load_profile
+from leukoct.steps import STEPS, study_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_ORDER = ["Table 1", "Table 2", "Table 3", "Table S1", "Table S2", "Table S3", "Table S4",
@@ -75,9 +76,10 @@ def test_real_data_book_has_no_twin_chapter(tmp_path: Path) -> None:
     profile = _profile_in(tmp_path, "real")
     executed = profile.outputs.root / "notebooks"
     executed.mkdir(parents=True)
-    (executed / "00_data.ipynb").write_text("{}")
+    for step in study_steps(profile):
+        (executed / f"{step.stem}.ipynb").write_text("{}")
     stage = assemble_book(profile)
-    assert chapter_notebooks(stage) == ["00_data"]
+    assert chapter_notebooks(stage) == [s.stem for s in STEPS if not s.twin_only]
     assert not (stage / "chapters" / "01_twin.ipynb").exists()
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pytest
 
 from leukoct.images import densest_slice, load_volume, mask_volume_ml, nearest_axial_slice
 
@@ -45,3 +46,18 @@ def test_nearest_axial_slice_uses_scanner_heights(tmp_path: Path) -> None:
     # MR slice 4 lies at z = 4*5 + 3 = 23 mm -> CT slice 23.
     assert nearest_axial_slice(load_volume(tmp_path / "ct.nii.gz"),
                                load_volume(tmp_path / "mr.nii.gz"), 4) == 23
+
+
+def test_image_measurements_read_masks_and_headers(manifest_path: Path) -> None:
+    from leukoct.images import image_measurements
+    from leukoct.manifest import load_manifest
+
+    table = load_manifest(manifest_path)
+    measured = image_measurements(table)
+    assert list(measured.index) == list(table["subject_id"]), "no subject dropped"
+    # conftest: 8 × 8 × 4 voxels of 1 × 1 × 5 mm; S-001's mask is all ones,
+    # S-002's all zeros, the clinical subject has no mask.
+    assert measured.loc["S-001", "wmh_flair_ml"] == pytest.approx(8 * 8 * 4 * 5 / 1000)
+    assert measured.loc["S-002", "wmh_flair_ml"] == 0.0
+    assert np.isnan(measured.loc["S-003", "wmh_flair_ml"])
+    assert (measured["ct_inplane_mm"] == 1.0).all()

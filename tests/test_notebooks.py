@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -80,3 +81,25 @@ def test_twin_notebook_compares_with_the_paper_and_shows_truth(ci_study: Path,
     for name in ("twin_planted_effects.png", "flowchart_side_by_side.csv",
                  "vendor_contrast.csv", "label_quality.csv"):
         assert (out / name).is_file(), name
+
+
+@pytest.mark.slow
+def test_curation_notebook_writes_figure1_and_tables(ci_study: Path, tmp_path: Path) -> None:
+    out, figures = tmp_path / "out", tmp_path / "figures"
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "02_cohort_curation.ipynb"), str(tmp_path / "02.ipynb"),
+        parameters={"profile": "ci", "manifest": str(ci_study / "manifest.csv"),
+                    "output_dir": str(out), "figures_dir": str(figures)},
+        kernel_name=_kernel(), cwd=str(ROOT / "notebooks"), progress_bar=False)
+    notebook = nbformat.read(tmp_path / "02.ipynb", as_version=4)
+    text = "\n".join(str(o) for c in notebook.cells for o in c.get("outputs", []))
+    assert "stderr" not in text, "a chapter shows no warnings"
+    curated = pd.read_csv(out / "curated.csv", keep_default_na=False)
+    manifest = pd.read_csv(ci_study / "manifest.csv")
+    assert list(curated["subject_id"]) == list(manifest["subject_id"]), "nobody dropped"
+    excluded = curated[curated["status"] == "excluded"]
+    assert (excluded["reason"] != "").all(), "every exclusion has its reason"
+    for name in ("figure1.png", "figure1.pdf", "table1.csv", "tableS1.html", "tableS3.csv"):
+        assert (figures / name).is_file(), name
+    sidecar = json.loads((figures / "table1.provenance.json").read_text())
+    assert sidecar["notebook"] == "notebooks/02_cohort_curation.ipynb"

@@ -19,7 +19,7 @@ from manifest_edit import edit_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-RULES = {"twin_data", "data", "twin", "book", "all"}
+RULES = {"twin_data", "data", "twin", "curation", "book", "all"}
 
 
 def ci_profile_in(folder: Path) -> Path:
@@ -73,7 +73,7 @@ def test_dry_run_of_the_real_profile_needs_no_twin(tmp_path: Path) -> None:
     profile = tmp_path / "real.yaml"
     profile.write_text(yaml.safe_dump(raw))
     output = snakemake(tmp_path, profile, "--dry-run")
-    assert set(planned_rules(output)) == {"data", "book", "all"}
+    assert set(planned_rules(output)) == {"data", "curation", "book", "all"}
 
 
 def test_notebooks_steps_rules_and_chapters_agree() -> None:
@@ -97,6 +97,10 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
         assert (resolved.outputs.root / "notebooks" / f"{step.stem}.ipynb").is_file()
     chapters = (resolved.outputs.book / "_build" / "html" / "chapters")
     assert (chapters / "01_twin.html").is_file(), "a twin run renders the twin's chapter"
+    for name in ("figure1.png", "table1.html", "tableS1.csv", "tableS3.csv"):
+        assert (resolved.outputs.figures / name).is_file(), name
+    page = (resolved.outputs.book / "_build" / "html" / "artefacts.html").read_text()
+    assert "reproduces <strong>4 of 15</strong> artefacts" in page
 
     # Nothing changed: nothing to do.
     again = snakemake(tmp_path, profile, "--dry-run")
@@ -107,4 +111,4 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
     edit_cells(resolved.manifest, 2, bmi="31.5")
     plan = planned_rules(snakemake(tmp_path, profile, "--dry-run"))
     assert "twin_data" not in plan
-    assert {"data", "twin", "book"} <= set(plan)
+    assert {"data", "twin", "curation", "book"} <= set(plan)

@@ -67,3 +67,30 @@ def nearest_axial_slice(target: Volume, reference: Volume, index: int) -> int:
     z = axial_height_mm(reference, index)
     heights = np.array([axial_height_mm(target, k) for k in range(target.data.shape[2])])
     return int(np.argmin(np.abs(heights - z)))
+
+
+def header_spacing(path: str | os.PathLike[str]) -> tuple[float, float, float]:
+    """Voxel spacing (mm) in RAS+ order, read from the header only (no pixels)."""
+    image = nib.as_closest_canonical(nib.load(os.fspath(path)))
+    return tuple(float(s) for s in image.header.get_zooms()[:3])  # type: ignore[return-value]
+
+
+def image_measurements(table: "pd.DataFrame") -> "pd.DataFrame":
+    """Per subject: WMH mask volume on FLAIR (mL) and CT in-plane spacing (mm).
+
+    Reads every WMH mask listed in ``table`` (``wmh_mask_path``) and the CT
+    headers.  Subjects without the image get NaN, not a dropped row.
+    """
+    import pandas as pd
+
+    rows = []
+    for subject, ct, wmh in table[["subject_id", "ct_path", "wmh_mask_path"]].itertuples(
+            index=False):
+        row = {"subject_id": subject, "wmh_flair_ml": np.nan, "ct_inplane_mm": np.nan}
+        if isinstance(wmh, str):
+            mask = load_volume(wmh, dtype=np.uint8)
+            row["wmh_flair_ml"] = mask_volume_ml(mask.data, mask.spacing)
+        if isinstance(ct, str):
+            row["ct_inplane_mm"] = float(np.mean(header_spacing(ct)[:2]))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("subject_id")
