@@ -140,7 +140,7 @@ def test_criteria_table_lists_rules_in_order_with_their_source() -> None:
     table = criteria_table(load_criteria())
     dev = table.loc["Training and internal validation"]
     assert list(dev.index) == list(range(1, 8))
-    assert dev.loc[2, "decided by"] == "manifest `infarct_volume_ml` > 5"
+    assert dev.loc[2, "decided by"] == "manifest column infarct_volume_ml > 5"
     assert dev.loc[4, "decided by"] == "the registration step's quality control"
     assert table.loc[("US population", 0), "reason"] == "none"
 

@@ -66,10 +66,10 @@ class Criterion:
         if self.decided_by is not None:
             return f"the {self.decided_by} step's quality control"
         if self.test == "true":
-            return f"manifest `{self.column}` is set"
+            return f"manifest column {self.column} is set"
         if self.test == "missing":
-            return f"manifest `{self.column}` is empty"
-        return f"manifest `{self.column}` > {self.test[1]:g}"
+            return f"manifest column {self.column} is empty"
+        return f"manifest column {self.column} > {self.test[1]:g}"
 
     def evaluate(self, table: pd.DataFrame) -> pd.Series:
         """Which subjects meet the rule: True/False, ``<NA>`` where unknown."""
