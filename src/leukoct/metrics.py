@@ -208,8 +208,16 @@ def dice(pred: ArrayLike, ref: ArrayLike, empty: float = float("nan")) -> float:
     return 2.0 * tp / size
 
 
+class _Result:
+    """Base of the result records: :meth:`as_dict` for DataFrame rows."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (one row of a results table)."""
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class DiceSummary:
+class DiceSummary(_Result):
     """Mean Dice with a t-based confidence interval.
 
     Attributes
@@ -233,9 +241,6 @@ class DiceSummary:
     n: int
     n_undefined: int
     confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def dice_summary(values: ArrayLike, confidence: float = 0.95) -> DiceSummary:
@@ -288,7 +293,7 @@ def dice_summary(values: ArrayLike, confidence: float = 0.95) -> DiceSummary:
 # --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class CCCResult:
+class CCCResult(_Result):
     """Lin's concordance correlation coefficient and its parts.
 
     Attributes
@@ -326,9 +331,6 @@ class CCCResult:
     se_z: float
     n_omitted: int
     confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def lins_ccc(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
@@ -436,7 +438,7 @@ def lins_ccc(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
 # --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class PearsonResult:
+class PearsonResult(_Result):
     """Pearson correlation with a Fisher-z confidence interval.
 
     Attributes
@@ -453,9 +455,6 @@ class PearsonResult:
     n: int
     n_omitted: int
     confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def pearson(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
@@ -500,7 +499,7 @@ def pearson(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
 
 
 @dataclass(frozen=True)
-class RSquaredResult:
+class RSquaredResult(_Result):
     """Coefficient of determination of a simple linear relation.
 
     Attributes
@@ -522,9 +521,6 @@ class RSquaredResult:
     n_omitted: int
     confidence: float
     method: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def r_squared(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
@@ -599,7 +595,7 @@ def r_squared(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
 # --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class BlandAltmanResult:
+class BlandAltmanResult(_Result):
     """Bland-Altman bias and limits of agreement with confidence intervals.
 
     Attributes
@@ -635,9 +631,6 @@ class BlandAltmanResult:
     limits: float
     confidence: float
     ci_method: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def bland_altman(x: ArrayLike, y: ArrayLike, limits: float = 1.96, confidence: float = 0.95,
