@@ -17,6 +17,7 @@ from pathlib import Path
 
 from leukoct.config import load_profile, notebook_parameters
 from leukoct.steps import study_steps
+from leukoct import pseudolabels
 
 PROFILE = load_profile(config.get("profile", "demo"), root=Path(workflow.basedir))
 ROOT = PROFILE.root
@@ -49,7 +50,7 @@ def parameters(step):
     return json.dumps(notebook_parameters(PROFILE, step), sort_keys=True)
 
 
-localrules: all, book
+localrules: all, book, cascade, registration_qc
 
 
 rule all:
@@ -116,14 +117,80 @@ if "01_twin" in STEPS:
             papermill("twin")
 
 
+CRITERIA = str(ROOT / (PROFILE.steps["curation"].get("criteria")
+                       or "src/leukoct/data/exclusion_criteria.yaml"))
+REGISTRATION = pseudolabels.step_dir(PROFILE)
+
+
+checkpoint cascade:
+    """Exclusion cascade before registration QC: who must be registered."""
+    input:
+        manifest=str(MANIFEST),
+        criteria=CRITERIA,
+    output:
+        cascade=str(pseudolabels.cascade_path(PROFILE)),
+    params:
+        profile=str(PROFILE.path),
+    log:
+        str(LOGS / "cascade.log"),
+    shell:
+        "leukoct curate --profile {params.profile} > {log} 2>&1"
+
+
+def _manifest_row(subject):
+    from leukoct.manifest import load_manifest
+
+    return load_manifest(MANIFEST).set_index("subject_id").loc[subject]
+
+
+rule register:
+    """FLAIR -> CT registration of one subject: its CT pseudo-label and QC."""
+    input:
+        manifest=str(MANIFEST),
+        images=lambda w: [_manifest_row(w.subject)[c]
+                          for c in ("ct_path", "flair_path", "wmh_mask_path")],
+    output:
+        qc=str(REGISTRATION / "subjects" / "{subject}" / "qc.json"),
+    params:
+        profile=str(PROFILE.path),
+        settings=json.dumps(PROFILE.steps.get("registration", {}), sort_keys=True),
+    threads: int(PROFILE.steps.get("registration", {}).get("threads", 1))
+    log:
+        str(LOGS / "register" / "{subject}.log"),
+    shell:
+        "leukoct register --profile {params.profile} --subject {wildcards.subject} > {log} 2>&1"
+
+
+def registered_qc(wildcards):
+    import pandas as pd
+
+    cascade = pd.read_csv(checkpoints.cascade.get().output.cascade)
+    return [str(REGISTRATION / "subjects" / s / "qc.json")
+            for s in cascade.loc[cascade["register"], "subject_id"]]
+
+
+rule registration_qc:
+    """Gather the per-subject QC and flag registration errors."""
+    input:
+        registered_qc,
+    output:
+        qc=str(pseudolabels.qc_path(PROFILE)),
+    params:
+        profile=str(PROFILE.path),
+    log:
+        str(LOGS / "registration_qc.log"),
+    shell:
+        "leukoct registration-qc --profile {params.profile} {input} > {log} 2>&1"
+
+
 rule curation:
     """02 — exclusions in the paper's order, Figure 1, Tables 1, S1 and S3."""
     input:
         notebook=str(ROOT / "notebooks" / "02_cohort_curation.ipynb"),
         manifest=str(MANIFEST),
+        qc=str(pseudolabels.qc_path(PROFILE)),
         # The paper's criteria (a profile may name its own file instead).
-        criteria=str(ROOT / (PROFILE.steps["curation"].get("criteria")
-                             or "src/leukoct/data/exclusion_criteria.yaml")),
+        criteria=CRITERIA,
     output:
         notebook=str(EXECUTED / "02_cohort_curation.ipynb"),
         curated=str(PROFILE.step_dir("curation") / "curated.csv"),
@@ -136,6 +203,23 @@ rule curation:
         str(LOGS / "02_cohort_curation.log"),
     shell:
         papermill("curation")
+
+
+rule registration:
+    """03 — the registration chapter: QC, failures, pseudo-labels."""
+    input:
+        notebook=str(ROOT / "notebooks" / "03_registration.ipynb"),
+        manifest=str(MANIFEST),
+        qc=str(pseudolabels.qc_path(PROFILE)),
+        curated=str(PROFILE.step_dir("curation") / "curated.csv"),
+    output:
+        notebook=str(EXECUTED / "03_registration.ipynb"),
+    params:
+        parameters=parameters("registration"),
+    log:
+        str(LOGS / "03_registration.log"),
+    shell:
+        papermill("registration")
 
 
 rule book:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -19,7 +20,8 @@ from manifest_edit import edit_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-RULES = {"twin_data", "data", "twin", "curation", "book", "all"}
+RULES = {"twin_data", "data", "twin", "cascade", "registration_qc", "curation", "registration",
+         "book", "all"}
 
 
 def ci_profile_in(folder: Path) -> Path:
@@ -73,7 +75,8 @@ def test_dry_run_of_the_real_profile_needs_no_twin(tmp_path: Path) -> None:
     profile = tmp_path / "real.yaml"
     profile.write_text(yaml.safe_dump(raw))
     output = snakemake(tmp_path, profile, "--dry-run")
-    assert set(planned_rules(output)) == {"data", "curation", "book", "all"}
+    assert set(planned_rules(output)) == {"data", "cascade", "registration_qc", "curation",
+                                         "registration", "book", "all"}
 
 
 def test_notebooks_steps_rules_and_chapters_agree() -> None:
@@ -99,6 +102,15 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
     assert (chapters / "01_twin.html").is_file(), "a twin run renders the twin's chapter"
     for name in ("figure1.png", "table1.html", "tableS1.csv", "tableS3.csv"):
         assert (resolved.outputs.figures / name).is_file(), name
+    # The registration QC closed the flowchart: no rule is left pending.
+    curated = pd.read_csv(resolved.outputs.root / "curation" / "curated.csv",
+                          keep_default_na=False)
+    assert not (curated["status"] == "pending").any()
+    qc = pd.read_csv(resolved.outputs.root / "registration" / "qc.csv")
+    assert sorted(qc["subject_id"]) == sorted(curated.loc[curated["register"], "subject_id"])
+    for subject in qc["subject_id"]:
+        assert (resolved.outputs.root / "registration" / "subjects" / subject /
+                "wmh_pseudolabel_ct.nii.gz").is_file()
     page = (resolved.outputs.book / "_build" / "html" / "artefacts.html").read_text()
     assert "reproduces <strong>4 of 15</strong> artefacts" in page
 

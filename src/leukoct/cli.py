@@ -96,6 +96,58 @@ def twin(
     typer.echo(f"synthetic study written: {manifest}")
 
 
+@app.command("curate")
+def curate(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Apply the exclusion cascade (registration errors pending) and list the
+    subjects the registration step must register."""
+    from leukoct.config import load_profile
+    from leukoct.curation import apply_criteria, load_criteria, registration_candidates
+    from leukoct.manifest import load_manifest
+    from leukoct.pseudolabels import cascade_path
+
+    prof = load_profile(profile)
+    rules = load_criteria(prof.steps.get("curation", {}).get("criteria"))
+    cascade = apply_criteria(load_manifest(prof.manifest), rules)
+    cascade["register"] = registration_candidates(cascade, rules)
+    out = cascade_path(prof)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cascade.to_csv(out, index=False)
+    typer.echo(f"cascade written: {out} ({int(cascade['register'].sum())} to register)")
+
+
+@app.command("register")
+def register(
+    subject: Annotated[str, typer.Option(help="Subject id of the manifest.")],
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Register one subject's FLAIR onto its CT and write its CT pseudo-label."""
+    from leukoct.config import load_profile
+    from leukoct.pseudolabels import run_subject
+
+    qc = run_subject(load_profile(profile), subject)
+    typer.echo(f"{subject}: brain Dice {qc['brain_dice']:.3f}, pseudo-label "
+               f"{qc['pseudolabel_ml']:.2f} mL, {qc['runtime_s']:.1f} s")
+
+
+@app.command("registration-qc")
+def registration_qc(
+    qc_files: Annotated[list[Path], typer.Argument(help="Per-subject qc.json files.")],
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Gather the per-subject QC and flag registration errors (robust outlier rule)."""
+    from leukoct.config import load_profile
+    from leukoct.pseudolabels import collect_qc, qc_path
+
+    qc = collect_qc(list(qc_files))
+    out = qc_path(load_profile(profile))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    qc.to_csv(out, index=False)
+    typer.echo(f"QC of {len(qc)} pairs written: {out} "
+               f"({int(qc['registration_error'].sum())} flagged)")
+
+
 @profile_app.command("show")
 def profile_show(
     profile: Annotated[str, typer.Argument(help="Profile name or YAML path.")] = "demo",

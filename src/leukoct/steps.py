@@ -39,6 +39,7 @@ STEPS: tuple[Step, ...] = (
     Step("00_data", "data", "The data: what the study holds"),
     Step("01_twin", "twin", "The digital twin: synthetic data with known truth", twin_only=True),
     Step("02_cohort_curation", "curation", "Cohort curation: exclusions, Figure 1, Tables 1/S1/S3"),
+    Step("03_registration", "registration", "FLAIR-to-CT registration: pseudo-labels and QC"),
 )
 
 

@@ -1,0 +1,127 @@
+"""The registration step's jobs: one subject's pseudo-label, and the batch QC.
+
+The workflow runs :func:`run_subject` once per subject (``leukoct register``,
+one Snakemake job each, so a cluster spreads them) and :func:`collect_qc`
+once over all of them (``leukoct registration-qc``).  Every knob comes from
+the profile's ``steps.registration``; the pure work is in
+:mod:`leukoct.registration`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from leukoct.config import Profile
+from leukoct.manifest import load_manifest
+from leukoct.registration import RegistrationSettings, flag_registration_errors, register_pair
+
+#: Profile knobs of the step that are not registration settings.
+_STEP_ONLY = {"examples"}
+
+
+def registration_settings(profile: Profile) -> RegistrationSettings:
+    """The profile's ``steps.registration`` as :class:`RegistrationSettings`
+    (the seed is the profile's)."""
+    knobs = {k: v for k, v in profile.steps.get("registration", {}).items()
+             if k not in _STEP_ONLY}
+    return RegistrationSettings(**{"seed": profile.seed, **knobs})
+
+
+def step_dir(profile: Profile) -> Path:
+    """The registration step's output folder."""
+    return profile.step_dir("registration")
+
+
+def subject_dir(profile: Profile, subject_id: str) -> Path:
+    """One subject's folder (transforms, probability map, pseudo-label, QC)."""
+    return step_dir(profile) / "subjects" / subject_id
+
+
+def cascade_path(profile: Profile) -> Path:
+    """The pre-QC exclusion cascade that lists who is registered."""
+    return profile.step_dir("curation") / "cascade.csv"
+
+
+def qc_path(profile: Profile) -> Path:
+    """The batch QC table with the registration-error flags."""
+    return step_dir(profile) / "qc.csv"
+
+
+def run_subject(profile: Profile, subject_id: str) -> dict:
+    """Register one subject's FLAIR onto its CT and write its files and ``qc.json``.
+
+    Raises
+    ------
+    KeyError
+        If the subject is not in the manifest or has no FLAIR/WMH mask.
+    """
+    table = load_manifest(profile.manifest).set_index("subject_id")
+    if subject_id not in table.index:
+        raise KeyError(f"{profile.manifest}: no subject {subject_id!r}")
+    row = table.loc[subject_id]
+    missing = [c for c in ("ct_path", "flair_path", "wmh_mask_path") if not isinstance(row[c], str)]
+    if missing:
+        raise KeyError(f"{profile.manifest}: subject {subject_id} has no {', '.join(missing)}; "
+                       "only paired subjects are registered")
+    out = subject_dir(profile, subject_id)
+    result = register_pair(row["ct_path"], row["flair_path"], row["wmh_mask_path"],
+                           settings=registration_settings(profile), out_dir=out,
+                           subject_id=subject_id)
+    qc = {**result.qc, "cohort": row["cohort"]}
+    (out / "qc.json").write_text(json.dumps(qc, indent=2, sort_keys=True, default=float),
+                                 encoding="utf-8")
+    return qc
+
+
+def collect_qc(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Gather per-subject ``qc.json`` files and flag registration errors.
+
+    The outlier rule runs per cohort (development and external scanners and
+    protocols differ), so each subject is compared with its own batch.
+    """
+    rows = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    if not rows:
+        return pd.DataFrame(columns=["subject_id", "cohort", "registration_error"])
+    qc = pd.DataFrame(rows).sort_values("subject_id", kind="stable").reset_index(drop=True)
+    batch = qc["cohort"].replace({"internal": "train"})
+    qc["registration_error"] = False
+    for _, rows_ in qc.groupby(batch):
+        qc.loc[rows_.index, "registration_error"] = flag_registration_errors(rows_).to_numpy()
+    return qc
+
+
+def registration_decisions(qc: pd.DataFrame, cascade: pd.DataFrame) -> dict[str, list[str]]:
+    """The ``decided`` argument of :func:`leukoct.curation.apply_criteria`.
+
+    Raises
+    ------
+    ValueError
+        If a subject the cascade marks for registration has no QC row (its
+        job did not run): the flowchart would otherwise count it silently.
+    """
+    needed = set(cascade.loc[cascade["register"].astype(bool), "subject_id"])
+    missing = sorted(needed - set(qc["subject_id"]))
+    if missing:
+        raise ValueError(f"{len(missing)} subjects to register have no registration QC "
+                         f"(first: {missing[0]}); run the registration step for them")
+    return {"registration_error": sorted(qc.loc[qc["registration_error"].astype(bool),
+                                                "subject_id"])}
+
+
+def subject_files(profile_or_dir: Profile | Path, subject_id: str | None = None) -> dict:
+    """A registered subject's files: ``probability``, ``pseudolabel`` and
+    ``transforms`` (in the order :func:`leukoct.registration.warp_image` takes)."""
+    from leukoct.registration import PROBABILITY_FILE, PSEUDOLABEL_FILE, TRANSFORM_PREFIX
+
+    folder = (subject_dir(profile_or_dir, subject_id) if isinstance(profile_or_dir, Profile)
+              else Path(profile_or_dir))
+    transforms = sorted(folder.glob(f"{TRANSFORM_PREFIX}[0-9]*"))
+    if not (folder / PSEUDOLABEL_FILE).is_file():
+        raise FileNotFoundError(f"{folder}: no pseudo-label; run `leukoct register` for it")
+    return {"probability": folder / PROBABILITY_FILE, "pseudolabel": folder / PSEUDOLABEL_FILE,
+            # ANTs applies the last-listed transform first: warp, then affine.
+            "transforms": list(reversed(transforms))}
