@@ -236,3 +236,36 @@ def test_mask_must_be_on_the_flair_grid(pair, tmp_path) -> None:
     with pytest.raises(ValueError, match="WMH mask grid"):
         register_pair(pair["ct"], pair["flair"], pair["lesion_ct"], settings=FAST,
                       out_dir=tmp_path / "x")
+
+
+def test_identity_warp_leaves_a_label_unchanged(pair) -> None:
+    from leukoct.registration import warp_image
+
+    label = read(pair["wmh"])
+    warped = warp_image(pair["wmh"], pair["wmh"], [], interpolator="nearestNeighbor")
+    assert np.array_equal(warped.astype(np.uint8), label)
+
+
+def test_an_empty_wmh_mask_gives_an_empty_pseudolabel(pair, tmp_path) -> None:
+    empty = tmp_path / "empty.nii.gz"
+    image = nib.load(str(pair["wmh"]))
+    nib.save(nib.Nifti1Image(np.zeros(image.shape, np.uint8), image.affine), str(empty))
+    result = register_pair(pair["ct"], pair["flair"], empty, settings=FAST,
+                           out_dir=tmp_path / "out")
+    assert result.qc["pseudolabel_ml"] == 0.0
+    assert not read(result.pseudolabel_path).any()
+
+
+def test_a_flipped_axis_is_read_from_the_header(pair, registered, tmp_path) -> None:
+    # The same CT stored with its first axis reversed (and the affine saying
+    # so): the pseudo-label must cover the same physical voxels.
+    image = nib.load(str(pair["ct"]))
+    flip = np.diag([-1.0, 1.0, 1.0, 1.0])
+    flip[0, 3] = image.shape[0] - 1
+    flipped = tmp_path / "ct_flipped.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(image.dataobj)[::-1], image.affine @ flip),
+             str(flipped))
+    result = register_pair(flipped, pair["flair"], pair["wmh"], settings=FAST,
+                           out_dir=tmp_path / "out")
+    again = read(result.pseudolabel_path)[::-1]
+    assert dice(again > 0, read(registered.pseudolabel_path) > 0) > 0.9
