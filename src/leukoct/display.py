@@ -74,3 +74,14 @@ def grotta_bars(ax: matplotlib.axes.Axes, outcome: "pd.Series", group: "pd.Serie
     ax.legend(title="mRS", ncols=len(levels), fontsize=7, title_fontsize=7,
               loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     return shares
+
+
+def checkerboard(a: np.ndarray, b: np.ndarray, block: int = 16) -> np.ndarray:
+    """Interleave two images of the same shape in square blocks (2-D or the
+    first two axes): the classic picture of how well two images align."""
+    if a.shape != b.shape:
+        raise ValueError(f"checkerboard needs images of one shape, got {a.shape} and {b.shape}")
+    i, j = np.indices(a.shape[:2])
+    tiles = ((i // block + j // block) % 2).astype(bool)
+    tiles = tiles.reshape(tiles.shape + (1,) * (a.ndim - 2))
+    return np.where(tiles, a, b)
