@@ -46,9 +46,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
+from leukoct.metrics import dice  # noqa: E402
 from leukoct.registration import (  # noqa: E402
     RegistrationSettings,
-    dice,
     flag_registration_errors,
     register_pair,
     warp_image,

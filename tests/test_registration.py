@@ -19,11 +19,11 @@ from pydantic import ValidationError
 from scipy.spatial.transform import Rotation
 
 from leukoct.images import load_volume
+from leukoct.metrics import dice
 from leukoct.registration import (
     PROBABILITY_FILE,
     PSEUDOLABEL_FILE,
     RegistrationSettings,
-    dice,
     flag_registration_errors,
     qc_scores,
     register_pair,
@@ -269,3 +269,17 @@ def test_a_flipped_axis_is_read_from_the_header(pair, registered, tmp_path) -> N
                            out_dir=tmp_path / "out")
     again = read(result.pseudolabel_path)[::-1]
     assert dice(again > 0, read(registered.pseudolabel_path) > 0) > 0.9
+
+
+def test_rule_bound_is_where_the_z_test_starts_failing() -> None:
+    from leukoct.registration import QC_RULES, robust_z
+
+    values = pd.Series([0.96, 0.97, 0.975, 0.98, 0.985, 0.99])
+    rule = QC_RULES[0]                                     # brain Dice, low side, SD floor 0.01
+    # Hand computation: median 0.9775, MAD 0.0075, robust SD 1.4826 * 0.0075 = 0.01112.
+    assert rule.bound(values) == pytest.approx(0.9775 - 3.5 * 1.4826 * 0.0075)
+    # The same limit as the z test's: a value there scores z = -k on this batch.
+    sd = (values.median() - rule.bound(values)) / 3.5
+    assert robust_z(values, 0.01).iloc[0] == pytest.approx((0.96 - 0.9775) / sd)
+    # With a uniform batch the floor (0.01) sets the limit.
+    assert rule.bound(pd.Series([0.98] * 6)) == pytest.approx(0.98 - 3.5 * 0.01)

@@ -20,7 +20,8 @@ import pandas as pd
 from scipy import stats
 from tableone import TableOne
 
-from leukoct.twin.calibration import slice_class
+from leukoct.paper import paper_table1
+
 
 #: Labels of the analysis variables (the paper's wording).
 LABELS: dict[str, str] = {
@@ -56,6 +57,13 @@ VENDOR_NAMES: dict[str, str] = {"GE": "GE Medical Systems", "SIEMENS": "Siemens"
 GROUP_LABELS: dict[str, str] = {"development": "Training and internal validation",
                                 "external": "External test", "us": "US population",
                                 "clinical": "Clinical validation"}
+
+def slice_class(thickness_mm: pd.Series) -> pd.Series:
+    """Table 1's CT slice-thickness classes: ``<5``, ``5``, ``>5`` (mm); NaN stays NaN."""
+    t = pd.to_numeric(thickness_mm, errors="raise").astype(float)
+    labels = np.select([t < 5.0, t > 5.0, t == 5.0], ["<5", ">5", "5"], default="")
+    return pd.Series(labels, index=t.index, dtype=object).where(t.notna())
+
 
 _BINARY = ("female", "prior_stroke", "hypertension", "diabetes", "hyperlipidemia", "smoking",
            "atrial_fibrillation", "coronary_artery_disease", "revascularization")
@@ -290,8 +298,6 @@ def paper_comparison(t1: pd.DataFrame) -> pd.DataFrame:
         Index: the paper's row labels; columns ``paper`` and ``this run`` for
         each dataset and for the p value.
     """
-    from leukoct.twin.calibration import paper_table1
-
     levels = {"F": "yes", "True": "yes", "<5": "< 5 mm", "5": "5 mm", ">5": "> 5 mm",
               **VENDOR_NAMES}
     ours = t1.reset_index()

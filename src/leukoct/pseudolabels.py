@@ -115,13 +115,11 @@ def registration_decisions(qc: pd.DataFrame, cascade: pd.DataFrame) -> dict[str,
 def subject_files(profile_or_dir: Profile | Path, subject_id: str | None = None) -> dict:
     """A registered subject's files: ``probability``, ``pseudolabel`` and
     ``transforms`` (in the order :func:`leukoct.registration.warp_image` takes)."""
-    from leukoct.registration import PROBABILITY_FILE, PSEUDOLABEL_FILE, TRANSFORM_PREFIX
+    from leukoct.registration import PROBABILITY_FILE, PSEUDOLABEL_FILE, saved_transforms
 
     folder = (subject_dir(profile_or_dir, subject_id) if isinstance(profile_or_dir, Profile)
               else Path(profile_or_dir))
-    transforms = sorted(folder.glob(f"{TRANSFORM_PREFIX}[0-9]*"))
     if not (folder / PSEUDOLABEL_FILE).is_file():
         raise FileNotFoundError(f"{folder}: no pseudo-label; run `leukoct register` for it")
     return {"probability": folder / PROBABILITY_FILE, "pseudolabel": folder / PSEUDOLABEL_FILE,
-            # ANTs applies the last-listed transform first: warp, then affine.
-            "transforms": list(reversed(transforms))}
+            "transforms": saved_transforms(folder)}

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import ndimage
 
 from leukoct.images import Volume
+from leukoct.metrics import dice
 from leukoct.skullstrip import ball, ct_brain_mask, flair_brain_mask
 
 #: Files written per subject (in ``out_dir``).
@@ -176,11 +177,9 @@ def _to_grid(image: ants.ANTsImage, resolution_mm: float) -> ants.ANTsImage:
 
 # --- QC helpers ---------------------------------------------------------------------------------
 
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice coefficient of two boolean masks (1.0 when both are empty)."""
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
-    total = int(a.sum()) + int(b.sum())
-    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice of two brain masks (1.0 when both are empty)."""
+    return dice(np.asarray(a, bool), np.asarray(b, bool), empty=1.0)
 
 
 def mutual_information(fixed: ants.ANTsImage, moving: ants.ANTsImage) -> float:
@@ -278,7 +277,13 @@ def run_ants_registration(fixed: ants.ANTsImage, moving: ants.ANTsImage, out_dir
         raise RuntimeError(f"antsRegistration failed with exit code {code}")
     for inverse in out_dir.glob(f"{TRANSFORM_PREFIX}*InverseWarp.nii.gz"):
         inverse.unlink()
-    files = sorted(out_dir.glob(f"{TRANSFORM_PREFIX}[0-9]*"))
+    return saved_transforms(out_dir)
+
+
+def saved_transforms(folder: str | os.PathLike[str]) -> list[Path]:
+    """The forward transforms a registration wrote into ``folder``, in the
+    order :func:`ants.apply_transforms` takes them (empty for ``Identity``)."""
+    files = sorted(Path(folder).glob(f"{TRANSFORM_PREFIX}[0-9]*"))
     # ANTs applies the last-listed transform first: warp, then affine.
     return list(reversed(files))
 
@@ -487,8 +492,8 @@ def _qc(ct_img: ants.ANTsImage, ct_mask: np.ndarray, flair_img: ants.ANTsImage,
     warps = [t for t in transforms if t.name.endswith("Warp.nii.gz")]
     return {
         "mutual_information": mutual_information(fixed, warped_moving),
-        "brain_dice": dice(warped_brain & fov, ct_mask & fov),
-        "brain_dice_linear": dice(linear_brain & fov, ct_mask & fov),
+        "brain_dice": _overlap(warped_brain & fov, ct_mask & fov),
+        "brain_dice_linear": _overlap(linear_brain & fov, ct_mask & fov),
         "mean_displacement_mm": mean_displacement(warps[0], ct_img, ct_mask) if warps else 0.0,
         "pseudolabel_ml": float(pseudolabel.sum() * ct_ml),
         "probability_ml": float(probability.sum() * ct_ml),
@@ -530,6 +535,17 @@ class OutlierRule:
     min_sd_fraction: float = 0.0
     limit: float | None = None
 
+    def sd_floor(self, values: pd.Series) -> float:
+        """The smallest robust SD the rule accepts for this batch."""
+        return max(self.min_sd, self.min_sd_fraction * abs(float(values.median())))
+
+    def bound(self, values: pd.Series) -> float:
+        """The batch value beyond which a pair fails the z test (for plots)."""
+        values = values.astype(float)
+        median = float(values.median())
+        sd = max(1.4826 * float((values - median).abs().median()), self.sd_floor(values), 1e-12)
+        return median + (-1.0 if self.side == "low" else 1.0) * self.k * sd
+
 
 #: The study's registration QC.  k = 3.5 is the usual cut on the modified
 #: z-score (Iglewicz & Hoaglin); on the demo twin (60 pairs, default settings)
@@ -568,8 +584,7 @@ def qc_scores(qc: pd.DataFrame, rules: Sequence[OutlierRule] = QC_RULES) -> pd.D
     out = pd.DataFrame(index=qc.index)
     for rule in rules:
         values = qc[rule.column].astype(float)
-        floor = max(rule.min_sd, rule.min_sd_fraction * abs(float(values.median())))
-        z = robust_z(values, floor) if len(values) else values
+        z = robust_z(values, rule.sd_floor(values)) if len(values) else values
         sign = -1.0 if rule.side == "low" else 1.0
         fail = sign * z > rule.k
         if rule.limit is not None:

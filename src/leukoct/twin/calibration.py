@@ -10,13 +10,13 @@ values) is made by the cohort-curation step from the curated cohort.
 from __future__ import annotations
 
 import os
-from importlib.resources import files
-from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from leukoct.baseline import slice_class
+from leukoct.paper import paper_table1
 from leukoct.twin import parameters as P
 
 #: Groups of Table 1: manifest cohorts pooled into each column.
@@ -40,19 +40,6 @@ def read_truth(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
     truth = pd.read_csv(path, keep_default_na=False, na_values=[""])
     truth["exclusion_reason"] = truth["exclusion_reason"].fillna("")
     return truth.set_index("subject_id")
-
-
-def paper_table1() -> pd.DataFrame:
-    """Table 1 of the paper as printed (``leukoct/data/paper_table1.csv``)."""
-    text = files("leukoct").joinpath("data/paper_table1.csv").read_text("utf-8")
-    return pd.read_csv(StringIO(text), comment="#", dtype=str, keep_default_na=False)
-
-
-def slice_class(thickness_mm: pd.Series) -> pd.Series:
-    """Table 1's CT slice-thickness classes: ``<5``, ``5``, ``>5`` (mm); NaN stays NaN."""
-    t = pd.to_numeric(thickness_mm, errors="raise").astype(float)
-    labels = np.select([t < 5.0, t > 5.0, t == 5.0], ["<5", ">5", "5"], default="")
-    return pd.Series(labels, index=t.index, dtype=object).where(t.notna())
 
 
 def summarise(values: pd.Series, statistic: str, level: str | None = None) -> str:
