@@ -17,7 +17,7 @@ from pathlib import Path
 
 from leukoct.config import load_profile, notebook_parameters
 from leukoct.steps import study_steps
-from leukoct import pseudolabels
+from leukoct import predictions, pseudolabels
 
 PROFILE = load_profile(config.get("profile", "demo"), root=Path(workflow.basedir))
 ROOT = PROFILE.root
@@ -50,7 +50,7 @@ def parameters(step):
     return json.dumps(notebook_parameters(PROFILE, step), sort_keys=True)
 
 
-localrules: all, book, cascade, registration_qc
+localrules: all, book, cascade, registration_qc, volumes
 
 
 rule all:
@@ -220,6 +220,136 @@ rule registration:
         str(LOGS / "03_registration.log"),
     shell:
         papermill("registration")
+
+
+NNUNET = predictions.folders(PROFILE)
+TRAINING = predictions.training_settings(PROFILE)
+FOLD = NNUNET.fold_dir(TRAINING)
+
+
+rule nnunet_export:
+    """Development CTs (HU clipped) and pseudo-labels in nnU-Net's raw format; integrity check."""
+    input:
+        manifest=str(MANIFEST),
+        curated=str(predictions.curated_path(PROFILE)),
+        # The pseudo-labels of every registered subject exist once the QC is gathered.
+        qc=str(pseudolabels.qc_path(PROFILE)),
+    output:
+        dataset=str(NNUNET.dataset_raw / "dataset.json"),
+        cases=str(NNUNET.cases),
+    params:
+        profile=str(PROFILE.path),
+        normalization=TRAINING.normalization,
+    log:
+        str(LOGS / "nnunet_export.log"),
+    shell:
+        "leukoct nnunet-export --profile {params.profile} > {log} 2>&1"
+
+
+rule nnunet_plan:
+    """nnU-Net fingerprint, 2d plan and preprocessing; the train/internal split."""
+    input:
+        dataset=str(NNUNET.dataset_raw / "dataset.json"),
+        cases=str(NNUNET.cases),
+    output:
+        plans=str(NNUNET.plans(TRAINING)),
+        splits=str(NNUNET.splits),
+    params:
+        profile=str(PROFILE.path),
+        network=json.dumps({k: getattr(TRAINING, k) for k in
+                            ("configuration", "inplane_spacing_mm", "batch_size", "base_features",
+                             "max_features")}),
+    threads: PROFILE.threads
+    log:
+        str(LOGS / "nnunet_plan.log"),
+    shell:
+        "leukoct nnunet-plan --profile {params.profile} > {log} 2>&1"
+
+
+rule nnunet_train:
+    """Train nnU-Net on the pseudo-labels (resumes an interrupted run)."""
+    input:
+        plans=str(NNUNET.plans(TRAINING)),
+        splits=str(NNUNET.splits),
+    output:
+        checkpoint=str(FOLD / "checkpoint_final.pth"),
+        validation=str(FOLD / "validation" / "summary.json"),
+    params:
+        profile=str(PROFILE.path),
+        schedule=json.dumps(TRAINING.model_dump(exclude={"threads"}), sort_keys=True),
+    threads: PROFILE.threads
+    log:
+        str(LOGS / "nnunet_train.log"),
+    shell:
+        "leukoct nnunet-train --profile {params.profile} > {log} 2>&1"
+
+
+rule training:
+    """04 — the training chapter: dataset, normalization, plan, curves, validation."""
+    input:
+        notebook=str(ROOT / "notebooks" / "04_nnunet_training.ipynb"),
+        checkpoint=str(FOLD / "checkpoint_final.pth"),
+        validation=str(FOLD / "validation" / "summary.json"),
+        cases=str(NNUNET.cases),
+    output:
+        notebook=str(EXECUTED / "04_nnunet_training.ipynb"),
+    params:
+        parameters=parameters("training"),
+    log:
+        str(LOGS / "04_nnunet_training.log"),
+    shell:
+        papermill("training")
+
+
+rule nnunet_predict:
+    """Predict LA on every included CT of one group, with one predictor."""
+    input:
+        checkpoint=str(FOLD / "checkpoint_final.pth"),
+        curated=str(predictions.curated_path(PROFILE)),
+        manifest=str(MANIFEST),
+    output:
+        predictions=str(PROFILE.step_dir("inference") / "{group}" / "predictions.csv"),
+    params:
+        profile=str(PROFILE.path),
+        settings=json.dumps(PROFILE.steps.get("inference", {}), sort_keys=True),
+    wildcard_constraints:
+        group="|".join(predictions.GROUPS),
+    threads: PROFILE.threads
+    log:
+        str(LOGS / "predict" / "{group}.log"),
+    shell:
+        "leukoct nnunet-predict --profile {params.profile} --group {wildcards.group} > {log} 2>&1"
+
+
+rule volumes:
+    """Predicted, registered, FLAIR and (twin) true LA volumes: one table."""
+    input:
+        predictions=[str(predictions.predictions_path(PROFILE, g)) for g in predictions.GROUPS],
+        curated=str(predictions.curated_path(PROFILE)),
+        qc=str(pseudolabels.qc_path(PROFILE)),
+    output:
+        volumes=str(predictions.volumes_path(PROFILE)),
+    params:
+        profile=str(PROFILE.path),
+    log:
+        str(LOGS / "volumes.log"),
+    shell:
+        "leukoct volumes --profile {params.profile} {input.predictions} > {log} 2>&1"
+
+
+rule inference:
+    """05 — the inference chapter: predicted volumes of every cohort, speed."""
+    input:
+        notebook=str(ROOT / "notebooks" / "05_inference.ipynb"),
+        volumes=str(predictions.volumes_path(PROFILE)),
+    output:
+        notebook=str(EXECUTED / "05_inference.ipynb"),
+    params:
+        parameters=parameters("inference"),
+    log:
+        str(LOGS / "05_inference.log"),
+    shell:
+        papermill("inference")
 
 
 rule book:

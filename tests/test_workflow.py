@@ -20,8 +20,10 @@ from manifest_edit import edit_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+NNUNET_RULES = {"nnunet_export", "nnunet_plan", "nnunet_train", "training", "nnunet_predict",
+                "volumes", "inference"}
 RULES = {"twin_data", "data", "twin", "cascade", "registration_qc", "curation", "registration",
-         "book", "all"}
+         "book", "all"} | NNUNET_RULES
 
 
 def ci_profile_in(folder: Path) -> Path:
@@ -76,7 +78,7 @@ def test_dry_run_of_the_real_profile_needs_no_twin(tmp_path: Path) -> None:
     profile.write_text(yaml.safe_dump(raw))
     output = snakemake(tmp_path, profile, "--dry-run")
     assert set(planned_rules(output)) == {"data", "cascade", "registration_qc", "curation",
-                                         "registration", "book", "all"}
+                                         "registration", "book", "all"} | NNUNET_RULES
 
 
 def test_notebooks_steps_rules_and_chapters_agree() -> None:
@@ -111,6 +113,14 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
     for subject in qc["subject_id"]:
         assert (resolved.outputs.root / "registration" / "subjects" / subject /
                 "wmh_pseudolabel_ct.nii.gz").is_file()
+    # nnU-Net trained on the training split and predicted every included CT.
+    fold = next((resolved.outputs.root / "training" / "nnUNet_results").rglob("fold_0"))
+    assert (fold / "checkpoint_final.pth").is_file()
+    volumes = pd.read_csv(resolved.outputs.root / "inference" / "volumes.csv")
+    included = curated.loc[curated["status"] == "included", "subject_id"]
+    assert sorted(volumes["subject_id"]) == sorted(included)
+    assert (volumes["predicted_ml"] >= 0).all() and volumes["true_ml"].notna().all()
+    assert all(Path(p).is_file() for p in volumes["predicted_mask"])
     page = (resolved.outputs.book / "_build" / "html" / "artefacts.html").read_text()
     assert "reproduces <strong>4 of 15</strong> artefacts" in page
 

@@ -148,6 +148,74 @@ def registration_qc(
                f"({int(qc['registration_error'].sum())} flagged)")
 
 
+# nnU-Net binds its folders when first imported, so each nnU-Net step is its
+# own command (process); leukoct.predictions sets the folders first.
+@app.command("nnunet-export")
+def nnunet_export(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Export the development CTs and pseudo-labels as an nnU-Net dataset and
+    run nnU-Net's integrity check on every case."""
+    from leukoct import predictions
+    from leukoct.config import load_profile
+
+    prof = load_profile(profile)
+    report = predictions.export(prof)
+    typer.echo(f"nnU-Net dataset written: {predictions.folders(prof).dataset_raw} "
+               f"({len(report)} cases, integrity check passed)")
+
+
+@app.command("nnunet-plan")
+def nnunet_plan(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Fingerprint, plan (2d) and preprocess the exported dataset with nnU-Net."""
+    from leukoct import predictions
+    from leukoct.config import load_profile
+
+    typer.echo(f"plans written: {predictions.plan(load_profile(profile))}")
+
+
+@app.command("nnunet-train")
+def nnunet_train(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Train nnU-Net on the pseudo-labels (resuming from its checkpoint)."""
+    from leukoct import predictions
+    from leukoct.config import load_profile
+
+    typer.echo(f"model trained: {predictions.train(load_profile(profile))}")
+
+
+@app.command("nnunet-predict")
+def nnunet_predict(
+    group: Annotated[str, typer.Option(help="Curation group: development, external, us or clinical.")],
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Predict LA on every included CT of one group; write masks and volumes."""
+    from leukoct import predictions
+    from leukoct.config import load_profile
+
+    prof = load_profile(profile)
+    table = predictions.predict_group(prof, group)
+    per_ct = f", {table['seconds'].mean():.1f} s per CT" if len(table) else ""
+    typer.echo(f"{group}: {len(table)} CTs predicted{per_ct}: {predictions.predictions_path(prof, group)}")
+
+
+@app.command("volumes")
+def volumes(
+    prediction_files: Annotated[list[Path], typer.Argument(help="Per-group predictions.csv files.")],
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Gather predicted, registered, FLAIR and (twin) true LA volumes in one table."""
+    from leukoct import predictions
+    from leukoct.config import load_profile
+
+    prof = load_profile(profile)
+    table = predictions.volumes(prof, list(prediction_files))
+    typer.echo(f"volumes of {len(table)} CTs written: {predictions.volumes_path(prof)}")
+
+
 @profile_app.command("show")
 def profile_show(
     profile: Annotated[str, typer.Argument(help="Profile name or YAML path.")] = "demo",

@@ -40,6 +40,8 @@ STEPS: tuple[Step, ...] = (
     Step("01_twin", "twin", "The digital twin: synthetic data with known truth", twin_only=True),
     Step("02_cohort_curation", "curation", "Cohort curation: exclusions, Figure 1, Tables 1/S1/S3"),
     Step("03_registration", "registration", "FLAIR-to-CT registration: pseudo-labels and QC"),
+    Step("04_nnunet_training", "training", "nnU-Net on CT: export, planning, training"),
+    Step("05_inference", "inference", "Inference on every cohort: predicted LA volumes"),
 )
 
 

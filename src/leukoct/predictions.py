@@ -1,0 +1,142 @@
+"""Steps 04 and 05 on a profile: where the model and its predictions live.
+
+The glue between a profile and :mod:`leukoct.segmentation`: each function
+takes the profile, finds the step's folders and settings and calls the
+nnU-Net layer.  The workflow runs them through ``leukoct nnunet-*``
+commands, one process each (nnU-Net binds its folders at import).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from leukoct import pseudolabels
+from leukoct import segmentation as seg
+from leukoct.config import Profile
+from leukoct.manifest import load_manifest
+from leukoct.volumes import volume_table
+
+#: Curation groups predicted, one workflow job each.
+GROUPS = ("development", "external", "us", "clinical")
+
+
+def training_settings(profile: Profile) -> seg.TrainingSettings:
+    """The profile's ``steps.training`` knobs, with its seed and threads."""
+    knobs = dict(profile.steps.get("training", {}))
+    knobs.pop("examples", None)  # the chapter's, not nnU-Net's
+    return seg.TrainingSettings(**{"seed": profile.seed, "threads": profile.threads, **knobs})
+
+
+def inference_settings(profile: Profile) -> seg.InferenceSettings:
+    """The profile's ``steps.inference`` knobs, with its threads."""
+    knobs = dict(profile.steps.get("inference", {}))
+    knobs.pop("examples", None)
+    return seg.InferenceSettings(**{"threads": profile.threads, **knobs})
+
+
+def folders(profile: Profile) -> seg.NnunetFolders:
+    """nnU-Net's raw / preprocessed / results folders under the training step."""
+    return seg.NnunetFolders(profile.step_dir("training"))
+
+
+def curated_path(profile: Profile) -> Path:
+    return profile.step_dir("curation") / "curated.csv"
+
+
+def label_path(profile: Profile, subject_id: str) -> Path:
+    """A subject's CT pseudo-label, written by the registration step."""
+    return pseudolabels.subject_dir(profile, subject_id) / "wmh_pseudolabel_ct.nii.gz"
+
+
+def export(profile: Profile) -> pd.DataFrame:
+    """Export the development CTs and pseudo-labels; check each case.
+
+    Returns nnU-Net's integrity report, one row per subject.
+    """
+    settings = training_settings(profile)
+    f = folders(profile)
+    seg.use_folders(f, settings.threads)
+    cases = seg.training_cases(pd.read_csv(curated_path(profile)),
+                               load_manifest(profile.manifest, profile.data.verify_checksums),
+                               lambda s: label_path(profile, s))
+    seg.export_dataset(cases, f, settings)
+    return seg.check_cases(f)
+
+
+def plan(profile: Profile) -> Path:
+    """Plan and preprocess with nnU-Net; return the plans file."""
+    settings = training_settings(profile)
+    f = folders(profile)
+    seg.use_folders(f, settings.threads)
+    return seg.plan_and_preprocess(f, settings)
+
+
+def train(profile: Profile) -> Path:
+    """Train (or resume) the model; return its fold folder."""
+    settings = training_settings(profile)
+    f = folders(profile)
+    seg.use_folders(f, settings.threads)
+    return seg.train(f, settings)
+
+
+def checkpoint_path(profile: Profile) -> Path:
+    """The checkpoint inference loads."""
+    return (folders(profile).fold_dir(training_settings(profile))
+            / inference_settings(profile).checkpoint)
+
+
+def predictions_dir(profile: Profile, group: str) -> Path:
+    return profile.step_dir("inference") / group
+
+
+def predictions_path(profile: Profile, group: str) -> Path:
+    """One group's predictions table."""
+    return predictions_dir(profile, group) / "predictions.csv"
+
+
+def volumes_path(profile: Profile) -> Path:
+    """The volumes table: the inference step's output."""
+    return profile.step_dir("inference") / "volumes.csv"
+
+
+def predict_group(profile: Profile, group: str) -> pd.DataFrame:
+    """Predict every included CT of one curation group with one predictor."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown group {group!r}; one of {GROUPS}")
+    training = training_settings(profile)
+    settings = inference_settings(profile)
+    f = folders(profile)
+    seg.use_folders(f, settings.threads)
+    curated = pd.read_csv(curated_path(profile))
+    chosen = curated.loc[(curated["group"] == group) & (curated["status"] == "included"),
+                         ["subject_id"]]
+    manifest = load_manifest(profile.manifest, profile.data.verify_checksums)
+    cases = chosen.merge(manifest[["subject_id", "ct_path"]], on="subject_id", how="left")
+    out = predictions_dir(profile, group)
+    if len(cases):
+        predictor = seg.load_predictor(f, training, settings)
+        table = seg.predict_cases(predictor, cases, out / "masks", training.normalization)
+    else:
+        table = pd.DataFrame(columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(predictions_path(profile, group), index=False)
+    return table
+
+
+def volumes(profile: Profile, paths: list[str | os.PathLike[str]] | None = None) -> pd.DataFrame:
+    """Gather the groups' predictions into the volumes table and write it."""
+    paths = paths or [predictions_path(profile, g) for g in GROUPS]
+    predictions = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    qc_file = pseudolabels.qc_path(profile)
+    truth_file = profile.manifest.parent / "truth" / "subjects.csv"
+    table = volume_table(
+        predictions, pd.read_csv(curated_path(profile)),
+        load_manifest(profile.manifest, verify_checksums=False),
+        qc=pd.read_csv(qc_file) if qc_file.is_file() else None,
+        truth=pd.read_csv(truth_file) if profile.data.source == "twin" and truth_file.is_file() else None)
+    volumes_path(profile).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(volumes_path(profile), index=False)
+    return table

@@ -1,0 +1,704 @@
+"""The CT segmentation model: a thin, tested layer over nnU-Net v2.
+
+The paper trains a 2D nnU-Net on CT alone, with the registered FLAIR masks
+as labels, and predicts leukoaraiosis (LA) on every cohort's CT.  This module
+does what nnU-Net needs around that and nothing nnU-Net already does:
+
+* **export** the curated development CTs and their pseudo-labels in nnU-Net's
+  raw format (``DatasetNNN_LeukoaraiosisCT``) with the paper's intensity
+  recipe (HU clipped to [-1000, 1000], then z-scored by nnU-Net), and check
+  every case with nnU-Net's own integrity check, naming the subject;
+* **plan and preprocess** with nnU-Net's API (``2d``), write the paper's
+  train / internal-validation split as ``splits_final.json`` and, for the
+  laptop profiles, a derived plans file with a narrower network and a
+  smaller batch (a plans edit, nnU-Net's documented way to change them);
+* **train** nnU-Net's own trainer class (or :class:`~leukoct.nnunet_trainer.
+  ScheduledTrainer` for a shorter schedule), resuming from its checkpoint;
+* **predict** with one ``nnUNetPredictor`` per batch of CTs.
+
+nnU-Net reads its three folders from environment variables when it is first
+imported, so every function that runs nnU-Net first calls
+:func:`use_folders`; the command line (``leukoct nnunet-...``) runs each step
+in its own process.  Nothing here downloads anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+from pydantic import BaseModel, ConfigDict, Field
+
+#: nnU-Net dataset id and name (ids 500-999 are free for users' datasets).
+DATASET_ID = 501
+DATASET_NAME = f"Dataset{DATASET_ID:03d}_LeukoaraiosisCT"
+#: The paper's intensity window before z-scoring (Methods: "clipping the HU
+#: values to a range between -1000 and 1000").
+HU_RANGE = (-1000.0, 1000.0)
+#: nnU-Net's file ending and the channel suffix of a single-channel case.
+FILE_ENDING = ".nii.gz"
+CHANNEL_SUFFIX = "_0000"
+#: The plans nnU-Net writes, and the derived plans of a narrower network.
+NNUNET_PLANS = "nnUNetPlans"
+DERIVED_PLANS = "leukoctPlans"
+#: Files the training step leaves for the chapter.
+SCHEDULE_FILE = "leukoct_schedule.json"
+
+
+class SegmentationError(RuntimeError):
+    """A problem with the data or the state of an nnU-Net step, with what to do."""
+
+
+# --------------------------------------------------------------------------
+# Settings and folders
+# --------------------------------------------------------------------------
+
+class TrainingSettings(BaseModel):
+    """How nnU-Net is planned and trained (the profile's ``steps.training``).
+
+    ``None`` keeps nnU-Net's own choice; the ``paper`` profile leaves every
+    knob at ``None`` except what the paper states.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    configuration: Literal["2d"] = Field("2d", description="nnU-Net configuration (paper: 2d).")
+    normalization: Literal["zscore", "CT"] = Field(
+        "zscore", description="zscore: the paper's HU clip + z-score; CT: nnU-Net's "
+        "foreground-percentile window.")
+    epochs: int = Field(1000, ge=1, description="Training epochs (nnU-Net: 1000).")
+    iterations_per_epoch: int = Field(250, ge=1, description="Iterations per epoch (nnU-Net: 250).")
+    val_iterations_per_epoch: int = Field(50, ge=1, description="Validation iterations per epoch.")
+    inplane_spacing_mm: float | None = Field(
+        None, gt=0, description="None: nnU-Net's (the median in-plane spacing); a coarser "
+        "spacing trains a CPU model on smaller slices (nnU-Net's overwrite_target_spacing).")
+    batch_size: int | None = Field(None, ge=1, description="None: nnU-Net's planned batch size.")
+    base_features: int | None = Field(
+        None, ge=4, description="Features of the first stage (nnU-Net: 32); None keeps the plan.")
+    max_features: int | None = Field(
+        None, ge=4, description="Feature cap of the deepest stages (nnU-Net 2d: 512).")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA if present.")
+    threads: int = Field(2, ge=1, description="CPU threads for torch and nnU-Net's workers.")
+    augmentation_workers: int | None = Field(
+        None, ge=0, description="nnU-Net's data-augmentation processes; None: 0 on CPU "
+        "(augment in the training process, fastest on 2 cores), nnU-Net's choice on a GPU.")
+    seed: int = Field(0, ge=0, description="Seed of torch, numpy and random before training.")
+
+    @property
+    def schedule(self) -> dict[str, int]:
+        """The training schedule a checkpoint belongs to."""
+        return {"epochs": self.epochs, "iterations_per_epoch": self.iterations_per_epoch,
+                "val_iterations_per_epoch": self.val_iterations_per_epoch}
+
+    @property
+    def is_nnunet_default(self) -> bool:
+        """True when the schedule is nnU-Net's own (1000 x 250, 50 validation)."""
+        return self.schedule == {"epochs": 1000, "iterations_per_epoch": 250,
+                                 "val_iterations_per_epoch": 50}
+
+    @property
+    def edits_plans(self) -> bool:
+        """True when the network or batch differs from nnU-Net's plan."""
+        return any(v is not None for v in (self.batch_size, self.base_features, self.max_features))
+
+    @property
+    def plans_identifier(self) -> str:
+        return DERIVED_PLANS if self.edits_plans else NNUNET_PLANS
+
+    @property
+    def trainer_name(self) -> str:
+        return "nnUNetTrainer" if self.is_nnunet_default else "ScheduledTrainer"
+
+
+class InferenceSettings(BaseModel):
+    """How nnU-Net predicts (the profile's ``steps.inference``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mirroring: bool = Field(True, description="Test-time mirroring (nnU-Net default: on).")
+    tile_step_size: float = Field(0.5, gt=0, le=1, description="Sliding-window step (nnU-Net: 0.5).")
+    checkpoint: Literal["checkpoint_final.pth", "checkpoint_best.pth"] = "checkpoint_final.pth"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = Field(2, ge=1)
+
+
+@dataclass(frozen=True)
+class NnunetFolders:
+    """nnU-Net's three folders, kept under one study step's output folder."""
+
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "nnUNet_raw"
+
+    @property
+    def preprocessed(self) -> Path:
+        return self.root / "nnUNet_preprocessed"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "nnUNet_results"
+
+    @property
+    def dataset_raw(self) -> Path:
+        return self.raw / DATASET_NAME
+
+    @property
+    def dataset_preprocessed(self) -> Path:
+        return self.preprocessed / DATASET_NAME
+
+    @property
+    def cases(self) -> Path:
+        """The export's case table (subject, split, source files)."""
+        return self.dataset_raw / "cases.csv"
+
+    def plans(self, settings: TrainingSettings) -> Path:
+        return self.dataset_preprocessed / f"{settings.plans_identifier}.json"
+
+    @property
+    def splits(self) -> Path:
+        return self.dataset_preprocessed / "splits_final.json"
+
+    def model_dir(self, settings: TrainingSettings) -> Path:
+        """nnU-Net's training output folder (``<trainer>__<plans>__<configuration>``)."""
+        return (self.results / DATASET_NAME
+                / f"{settings.trainer_name}__{settings.plans_identifier}__{settings.configuration}")
+
+    def fold_dir(self, settings: TrainingSettings, fold: int = 0) -> Path:
+        return self.model_dir(settings) / f"fold_{fold}"
+
+    def environ(self) -> dict[str, str]:
+        return {"nnUNet_raw": str(self.raw), "nnUNet_preprocessed": str(self.preprocessed),
+                "nnUNet_results": str(self.results)}
+
+
+def use_folders(folders: NnunetFolders, threads: int = 2) -> None:
+    """Point nnU-Net at ``folders``; call before nnU-Net is imported.
+
+    nnU-Net binds its folders at import time, so a process that already
+    imported it with other folders cannot be redirected: that is an error,
+    not a silent write into the wrong place.
+
+    Parameters
+    ----------
+    threads
+        Caps nnU-Net's worker pools (``nnUNet_def_n_proc``, default 8).
+    """
+    wanted = folders.environ()
+    loaded = sys.modules.get("nnunetv2.paths")
+    if loaded is not None:
+        current = {k: getattr(loaded, k) for k in wanted}
+        if current != wanted:
+            raise SegmentationError(
+                f"nnU-Net was already imported in this process with folders {current}; "
+                f"run this step in a fresh process (the `leukoct nnunet-*` commands do).")
+    os.environ.update(wanted)
+    os.environ["nnUNet_def_n_proc"] = str(threads)
+    # torch.compile costs ~100 s on CPU and nothing is gained for a short run.
+    os.environ.setdefault("nnUNet_compile", "false")
+    for folder in (folders.raw, folders.preprocessed, folders.results):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def pick_device(requested: str = "auto") -> "torch.device":  # noqa: F821 (lazy torch)
+    """``cuda`` when asked for or when ``auto`` finds a GPU, else ``cpu``."""
+    import torch
+
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise SegmentationError("device 'cuda' requested but torch sees no GPU; set device: auto")
+    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+# --------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------
+
+def clip_hounsfield(hu: np.ndarray, hu_range: tuple[float, float] = HU_RANGE) -> np.ndarray:
+    """Clip CT values to ``hu_range`` (the paper's [-1000, 1000] HU)."""
+    lo, hi = hu_range
+    if lo >= hi:
+        raise ValueError(f"empty HU range {hu_range}")
+    return np.clip(hu, lo, hi)
+
+
+def training_cases(curated: pd.DataFrame, manifest: pd.DataFrame,
+                   label_path: Any) -> pd.DataFrame:
+    """The development subjects nnU-Net trains and validates on.
+
+    Parameters
+    ----------
+    curated
+        The curation step's table (``subject_id``, ``status``, ``split``).
+    manifest
+        The manifest (``subject_id``, ``ct_path``).
+    label_path
+        Callable ``subject_id -> Path`` of the subject's CT pseudo-label.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id, split, ct_path, label_path``; ``split`` is ``train`` or
+        ``internal`` (the held-out validation fold), sorted by subject.
+
+    Raises
+    ------
+    SegmentationError
+        When a split subject has no CT or no pseudo-label (naming them), or
+        when either split is empty.
+    """
+    need = {"subject_id", "status", "split"}
+    if missing := need - set(curated.columns):
+        raise SegmentationError(f"curated table lacks columns {sorted(missing)}")
+    chosen = curated[(curated["status"] == "included") & curated["split"].isin(["train", "internal"])]
+    cases = chosen[["subject_id", "split"]].merge(
+        manifest[["subject_id", "ct_path"]], on="subject_id", how="left", validate="one_to_one")
+    cases["label_path"] = [str(label_path(s)) for s in cases["subject_id"]]
+    no_ct = cases.loc[cases["ct_path"].isna(), "subject_id"].tolist()
+    if no_ct:
+        raise SegmentationError(f"included development subjects without a CT in the manifest: {no_ct}")
+    no_label = [s for s, p in zip(cases["subject_id"], cases["label_path"]) if not Path(p).is_file()]
+    if no_label:
+        raise SegmentationError(
+            f"no CT pseudo-label for {no_label} (expected e.g. {cases['label_path'].iloc[0]}); "
+            "run the registration step first (snakemake ... registration_qc)")
+    for split in ("train", "internal"):
+        if not (cases["split"] == split).any():
+            raise SegmentationError(f"no {split!r} subjects among the included development subjects")
+    return cases.sort_values("subject_id", kind="stable").reset_index(drop=True)
+
+
+def export_image(source: str | os.PathLike[str], target: Path, normalization: str) -> None:
+    """Write one CT in nnU-Net's raw format, HU clipped for z-scoring."""
+    image = sitk.ReadImage(str(source))
+    if normalization == "zscore":
+        array = clip_hounsfield(sitk.GetArrayFromImage(image).astype(np.float32))
+        clipped = sitk.GetImageFromArray(array.astype(np.int16))
+        clipped.CopyInformation(image)
+        image = clipped
+    sitk.WriteImage(image, str(target), useCompression=True)
+
+
+def export_dataset(cases: pd.DataFrame, folders: NnunetFolders, settings: TrainingSettings,
+                   description: str = "") -> Path:
+    """Write the nnU-Net raw dataset: images, labels, ``dataset.json``, ``cases.csv``.
+
+    The folder is rewritten from scratch so that a removed subject does not
+    linger.  Labels are copied as they are: a label whose geometry differs
+    from its CT is caught by :func:`check_cases`, not silently resampled.
+    """
+    from nnunetv2.dataset_conversion.generate_dataset_json import generate_dataset_json
+
+    out = folders.dataset_raw
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "imagesTr").mkdir(parents=True)
+    (out / "labelsTr").mkdir()
+    for row in cases.itertuples():
+        export_image(row.ct_path, out / "imagesTr" / f"{row.subject_id}{CHANNEL_SUFFIX}{FILE_ENDING}",
+                     settings.normalization)
+        label = sitk.ReadImage(str(row.label_path))
+        sitk.WriteImage(sitk.Cast(label > 0, sitk.sitkUInt8),
+                        str(out / "labelsTr" / f"{row.subject_id}{FILE_ENDING}"), useCompression=True)
+    generate_dataset_json(
+        str(out), channel_names={0: settings.normalization}, labels={"background": 0, "leukoaraiosis": 1},
+        num_training_cases=len(cases), file_ending=FILE_ENDING, dataset_name=DATASET_NAME,
+        description=description or "Non-contrast head CT with leukoaraiosis pseudo-labels "
+        "registered from FLAIR WMH masks (Ryu et al.), exported by leukoct.",
+        reference="Ryu et al., leukoaraiosis on non-contrast head CT from CT-MRI pairs",
+        license="see the study's data agreement", converted_by="leukoct",
+        leukoct_hu_range=list(HU_RANGE) if settings.normalization == "zscore" else None)
+    cases.to_csv(folders.cases, index=False)
+    return out
+
+
+def check_cases(folders: NnunetFolders) -> pd.DataFrame:
+    """Run nnU-Net's per-case integrity check on the exported dataset.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id, ok, message`` (nnU-Net's printed diagnosis).
+
+    Raises
+    ------
+    SegmentationError
+        Naming every subject whose CT and label disagree (shape, spacing,
+        origin, direction) or whose label is not 0/1, before any planning.
+    """
+    from nnunetv2.experiment_planning import verify_dataset_integrity as vdi
+    from nnunetv2.imageio.simpleitk_reader_writer import SimpleITKIO
+
+    cases = pd.read_csv(folders.cases)
+    rows = []
+    for sid in cases["subject_id"]:
+        image = folders.dataset_raw / "imagesTr" / f"{sid}{CHANNEL_SUFFIX}{FILE_ENDING}"
+        label = folders.dataset_raw / "labelsTr" / f"{sid}{FILE_ENDING}"
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            ok = bool(vdi.check_cases([str(image)], str(label), 1, SimpleITKIO))
+            ok = bool(vdi.verify_labels(str(label), SimpleITKIO, [0, 1])) and ok
+        rows.append({"subject_id": sid, "ok": ok, "message": printed.getvalue().strip()})
+    report = pd.DataFrame(rows)
+    bad = report[~report["ok"]]
+    if len(bad):
+        lines = "\n".join(f"  {r.subject_id}: {r.message.splitlines()[0] if r.message else 'failed'}"
+                          for r in bad.itertuples())
+        raise SegmentationError(
+            f"nnU-Net's integrity check failed for {len(bad)} subject(s) of {folders.cases}:\n{lines}\n"
+            "The CT and its pseudo-label must share one grid: re-run the subject's registration "
+            "(delete its folder under registration/subjects/) or fix the manifest's CT.")
+    return report
+
+
+# --------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------
+
+def splits(cases: pd.DataFrame) -> list[dict[str, list[str]]]:
+    """One nnU-Net fold: train on ``train``, validate on ``internal``."""
+    return [{"train": cases.loc[cases["split"] == "train", "subject_id"].tolist(),
+             "val": cases.loc[cases["split"] == "internal", "subject_id"].tolist()}]
+
+
+def scaled_features(features: list[int], base: int | None, cap: int | None) -> list[int]:
+    """Per-stage feature counts of a narrower U-Net.
+
+    nnU-Net doubles features per stage from 32 up to a cap (512 in 2D);
+    ``base`` replaces the 32 and ``cap`` the cap, keeping the doubling.
+
+    Examples
+    --------
+    >>> scaled_features([32, 64, 128, 256, 512, 512, 512], 8, 64)
+    [8, 16, 32, 64, 64, 64, 64]
+    """
+    base = features[0] if base is None else base
+    cap = max(features) if cap is None else cap
+    return [min(base * 2 ** i, cap) for i in range(len(features))]
+
+
+def derive_plans(plans: dict[str, Any], settings: TrainingSettings) -> dict[str, Any]:
+    """nnU-Net plans with the profile's batch size and network width.
+
+    The preprocessed data are shared (``data_identifier`` is unchanged),
+    so a derived plan needs no second preprocessing.
+    """
+    derived = json.loads(json.dumps(plans))
+    derived["plans_name"] = DERIVED_PLANS
+    config = derived["configurations"][settings.configuration]
+    if settings.batch_size is not None:
+        config["batch_size"] = settings.batch_size
+    kwargs = config["architecture"]["arch_kwargs"]
+    kwargs["features_per_stage"] = scaled_features(
+        list(kwargs["features_per_stage"]), settings.base_features, settings.max_features)
+    return derived
+
+
+def plan_and_preprocess(folders: NnunetFolders, settings: TrainingSettings) -> Path:
+    """Fingerprint, plan (2D) and preprocess with nnU-Net; write the split.
+
+    Returns the plans file training will use.
+    """
+    from nnunetv2.experiment_planning.plan_and_preprocess_api import (
+        extract_fingerprints, plan_experiments, preprocess)
+
+    cases = pd.read_csv(folders.cases)
+    extract_fingerprints([DATASET_ID], check_dataset_integrity=True, clean=True,
+                         num_processes=settings.threads, verbose=False)
+    spacing = None
+    if settings.inplane_spacing_mm is not None:
+        # nnU-Net's spacings are (z, y, x); a 2d plan resamples in-plane only
+        # and keeps each case's own slice spacing, so z is the median's.
+        fingerprint = json.loads((folders.dataset_preprocessed / "dataset_fingerprint.json").read_text())
+        z = float(np.median([s[0] for s in fingerprint["spacings"]]))
+        spacing = (z, float(settings.inplane_spacing_mm), float(settings.inplane_spacing_mm))
+    plan_experiments([DATASET_ID], overwrite_target_spacing=spacing)
+    preprocess([DATASET_ID], NNUNET_PLANS, configurations=(settings.configuration,),
+               num_processes=(settings.threads,))
+    folders.splits.write_text(json.dumps(splits(cases), indent=2), encoding="utf-8")
+    if settings.edits_plans:
+        plans = json.loads((folders.dataset_preprocessed / f"{NNUNET_PLANS}.json").read_text())
+        folders.plans(settings).write_text(json.dumps(derive_plans(plans, settings), indent=2),
+                                           encoding="utf-8")
+    return folders.plans(settings)
+
+
+def foreground_window(folders: NnunetFolders) -> dict[str, float]:
+    """The intensity window nnU-Net's ``CT`` scheme would clip to.
+
+    nnU-Net's fingerprint records the intensities of the *label* voxels; its
+    ``CT`` normalization clips to their 0.5-99.5 percentiles.  With LA as
+    the only label this is the LA's own narrow band of HU.
+    """
+    fingerprint = json.loads((folders.dataset_preprocessed / "dataset_fingerprint.json").read_text())
+    props = fingerprint["foreground_intensity_properties_per_channel"]["0"]
+    return {k: float(props[k]) for k in ("percentile_00_5", "percentile_99_5", "mean", "std")}
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+def seed_everything(seed: int) -> None:
+    """Seed the generators nnU-Net's sampling and augmentation draw from."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def _schedule_matches(fold_dir: Path, settings: TrainingSettings) -> bool:
+    path = fold_dir / SCHEDULE_FILE
+    return path.is_file() and json.loads(path.read_text())["schedule"] == settings.schedule
+
+
+def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> Path:
+    """Train (or resume) nnU-Net on the exported dataset; return the fold folder.
+
+    A fold folder holding a checkpoint of the same schedule is resumed from
+    its latest checkpoint (nnU-Net's own ``--c`` logic); one of another
+    schedule is started afresh, since continuing it would mix two runs.
+    nnU-Net's final validation on the held-out fold runs at the end.
+    """
+    import torch
+    from batchgenerators.utilities.file_and_folder_operations import load_json
+    from nnunetv2.run.run_training import maybe_load_checkpoint
+
+    from leukoct.nnunet_trainer import trainer_class
+
+    plans_file = folders.plans(settings)
+    if not plans_file.is_file():
+        raise SegmentationError(f"no nnU-Net plans at {plans_file}; run `leukoct nnunet-plan` first")
+    device = pick_device(settings.device)
+    print(f"nnU-Net training on device: {device}", flush=True)
+    if device.type == "cpu":
+        torch.set_num_threads(settings.threads)
+    workers = settings.augmentation_workers
+    if workers is None and device.type == "cpu":
+        workers = 0
+    if workers is not None:
+        # Read by nnU-Net when the data loaders start (not at import); 0 would
+        # break its planner, which also reads it, so it is set here only.
+        os.environ["nnUNet_n_proc_DA"] = str(workers)
+    fold_dir = folders.fold_dir(settings, fold)
+    resume = _schedule_matches(fold_dir, settings) and any(
+        (fold_dir / f).is_file() for f in ("checkpoint_latest.pth", "checkpoint_final.pth"))
+    if fold_dir.exists() and not resume:
+        shutil.rmtree(fold_dir)
+    seed_everything(settings.seed)
+    cls = trainer_class(settings)
+    plans = load_json(str(plans_file))
+    trainer = cls(plans=plans, configuration=settings.configuration, fold=fold,
+                  dataset_json=load_json(str(folders.dataset_raw / "dataset.json")), device=device)
+    if settings.trainer_name != "nnUNetTrainer":
+        trainer.set_schedule(**settings.schedule)
+    (fold_dir / SCHEDULE_FILE).write_text(json.dumps(
+        {"schedule": settings.schedule, "settings": settings.model_dump(), "device": str(device)},
+        indent=2), encoding="utf-8")
+    maybe_load_checkpoint(trainer, continue_training=resume, validation_only=False)
+    if resume:
+        print(f"resuming from epoch {trainer.current_epoch} in {fold_dir}", flush=True)
+    start = time.perf_counter()
+    trainer.run_training()
+    seconds = time.perf_counter() - start
+    trainer.perform_actual_validation(save_probabilities=False)
+    timing = {"training_seconds": seconds, "resumed": resume, "device": str(device),
+              "epochs": settings.epochs, "iterations_per_epoch": settings.iterations_per_epoch}
+    (fold_dir / "leukoct_timing.json").write_text(json.dumps(timing, indent=2), encoding="utf-8")
+    return fold_dir
+
+
+def read_progress(fold_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Per-epoch training curves from a checkpoint (nnU-Net's logger).
+
+    Returns
+    -------
+    DataFrame
+        ``epoch, train_loss, val_loss, pseudo_dice, ema_pseudo_dice, lr,
+        epoch_seconds`` — what nnU-Net's ``progress.png`` draws.
+    """
+    import torch
+
+    fold_dir = Path(fold_dir)
+    path = fold_dir / "checkpoint_final.pth"
+    if not path.is_file():
+        path = fold_dir / "checkpoint_latest.pth"
+    if not path.is_file():
+        raise SegmentationError(f"no checkpoint in {fold_dir}")
+    log = torch.load(path, map_location="cpu", weights_only=False)["logging"]
+    n = min(len(log["train_losses"]), len(log["val_losses"]), len(log["mean_fg_dice"]))
+    start, end = log["epoch_start_timestamps"][:n], log["epoch_end_timestamps"][:n]
+    return pd.DataFrame({
+        "epoch": np.arange(n),
+        "train_loss": np.asarray(log["train_losses"][:n], dtype=float),
+        "val_loss": np.asarray(log["val_losses"][:n], dtype=float),
+        "pseudo_dice": np.asarray(log["mean_fg_dice"][:n], dtype=float),
+        "ema_pseudo_dice": np.asarray(log["ema_fg_dice"][:n], dtype=float),
+        "lr": np.asarray(log["lrs"][:n], dtype=float),
+        "epoch_seconds": np.asarray(end, dtype=float) - np.asarray(start, dtype=float),
+    })
+
+
+# --------------------------------------------------------------------------
+# Inference
+# --------------------------------------------------------------------------
+
+def load_predictor(folders: NnunetFolders, training: TrainingSettings,
+                   settings: InferenceSettings, fold: int = 0) -> Any:
+    """An ``nnUNetPredictor`` holding the trained network.
+
+    The network is rebuilt from the plans (``manual_initialization``), which
+    works for a trainer class that lives outside nnU-Net's package.
+
+    Raises
+    ------
+    SegmentationError
+        When the checkpoint is missing, naming the path and the command.
+    """
+    model_dir = folders.model_dir(training)
+    checkpoint_path = model_dir / f"fold_{fold}" / settings.checkpoint
+    if not checkpoint_path.is_file():
+        raise SegmentationError(
+            f"no trained model at {checkpoint_path}; train it first with "
+            "`snakemake --cores 2 --config profile=<profile> -- nnunet_train` (or `make book`)")
+    import torch
+    from batchgenerators.utilities.file_and_folder_operations import load_json
+    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+    from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
+    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+
+    device = pick_device(settings.device)
+    if device.type == "cpu":
+        torch.set_num_threads(settings.threads)
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    plans_manager = PlansManager(load_json(str(model_dir / "plans.json")))
+    dataset_json = load_json(str(model_dir / "dataset.json"))
+    configuration = plans_manager.get_configuration(checkpoint["init_args"]["configuration"])
+    network = nnUNetTrainer.build_network_architecture(
+        configuration.network_arch_class_name, configuration.network_arch_init_kwargs,
+        configuration.network_arch_init_kwargs_req_import,
+        determine_num_input_channels(plans_manager, configuration, dataset_json),
+        plans_manager.get_label_manager(dataset_json).num_segmentation_heads,
+        enable_deep_supervision=False)
+    network.load_state_dict(checkpoint["network_weights"])
+    predictor = nnUNetPredictor(tile_step_size=settings.tile_step_size, use_gaussian=True,
+                                use_mirroring=settings.mirroring,
+                                perform_everything_on_device=device.type == "cuda",
+                                device=device, verbose=False, verbose_preprocessing=False,
+                                allow_tqdm=False)
+    predictor.manual_initialization(network, plans_manager, configuration,
+                                    [checkpoint["network_weights"]], dataset_json,
+                                    checkpoint["trainer_name"],
+                                    checkpoint.get("inference_allowed_mirroring_axes"))
+    return predictor
+
+
+def predict_cases(predictor: Any, cases: pd.DataFrame, out_dir: Path,
+                  normalization: str = "zscore") -> pd.DataFrame:
+    """Predict LA on each CT with one loaded predictor; write masks.
+
+    Each CT gets the export's intensity treatment (HU clipped) before
+    nnU-Net's own preprocessing, so training and inference see the same
+    input.
+
+    Parameters
+    ----------
+    cases
+        ``subject_id, ct_path``.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id, mask_path, predicted_ml, seconds``.
+    """
+    from nnunetv2.imageio.simpleitk_reader_writer import SimpleITKIO
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reader = SimpleITKIO()
+    rows = []
+    for row in cases.itertuples():
+        start = time.perf_counter()
+        image, properties = reader.read_images([str(row.ct_path)])
+        if normalization == "zscore":
+            image = clip_hounsfield(image)
+        seg = predictor.predict_single_npy_array(image.astype(np.float32), properties)
+        target = out_dir / f"{row.subject_id}{FILE_ENDING}"
+        reader.write_seg(seg.astype(np.uint8), str(target), properties)
+        seconds = time.perf_counter() - start
+        spacing = properties["sitk_stuff"]["spacing"]
+        rows.append({"subject_id": row.subject_id, "mask_path": str(target),
+                     "predicted_ml": float(np.count_nonzero(seg) * np.prod(spacing) / 1000.0),
+                     "seconds": seconds})
+    return pd.DataFrame(rows, columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
+
+
+# --------------------------------------------------------------------------
+# Reading what nnU-Net wrote (for the chapters)
+# --------------------------------------------------------------------------
+
+def plan_summary(plans: dict[str, Any], configuration: str = "2d") -> dict[str, Any]:
+    """What a plan decides: spacing, patch, batch, stages and features."""
+    config = plans["configurations"][configuration]
+    kwargs = config["architecture"]["arch_kwargs"]
+    return {"plans": plans["plans_name"],
+            "spacing_mm": " x ".join(f"{v:g}" for v in config["spacing"]),
+            "patch_size": " x ".join(str(int(v)) for v in config["patch_size"]),
+            "batch_size": int(config["batch_size"]),
+            "stages": int(kwargs["n_stages"]),
+            "features_per_stage": ", ".join(str(int(v)) for v in kwargs["features_per_stage"]),
+            "normalization": ", ".join(config["normalization_schemes"])}
+
+
+def validation_summary(fold_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """nnU-Net's own validation of the held-out fold, one row per case.
+
+    Returns
+    -------
+    DataFrame
+        ``subject_id, dice, reference_voxels, predicted_voxels`` (Dice of the
+        prediction against the pseudo-label; NaN when both are empty, as
+        nnU-Net reports it).
+    """
+    summary = json.loads((Path(fold_dir) / "validation" / "summary.json").read_text())
+    rows = []
+    for case in summary["metric_per_case"]:
+        metrics = case["metrics"]["1"]
+        rows.append({"subject_id": Path(case["reference_file"]).name.removesuffix(FILE_ENDING),
+                     "dice": float(metrics["Dice"]),
+                     "reference_voxels": int(metrics["n_ref"]),
+                     "predicted_voxels": int(metrics["n_pred"])})
+    return pd.DataFrame(rows)
+
+
+def normalized(hu: np.ndarray, scheme: str, foreground: dict[str, float] | None = None) -> np.ndarray:
+    """A CT as nnU-Net's ``zscore`` or ``CT`` normalization presents it to the network.
+
+    Calls nnU-Net's own normalization classes.  ``zscore`` expects the
+    export's clipped HU; ``CT`` needs the fingerprint's foreground
+    properties (:func:`foreground_window`).
+    """
+    from nnunetv2.preprocessing.normalization.default_normalization_schemes import (
+        CTNormalization, ZScoreNormalization)
+
+    image = np.asarray(hu, dtype=np.float32)
+    if scheme == "zscore":
+        return ZScoreNormalization(use_mask_for_norm=False, intensityproperties={}).run(image.copy())
+    if foreground is None:
+        raise ValueError("CT normalization needs the foreground intensity properties")
+    return CTNormalization(use_mask_for_norm=False, intensityproperties=foreground).run(image.copy())

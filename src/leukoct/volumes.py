@@ -1,0 +1,78 @@
+"""The study's volumes table: one row per analysed CT.
+
+The inference step's single output and the evaluation and clinical steps'
+single input: predicted LA volume beside the volumes it is compared with
+(the registered pseudo-label, the FLAIR WMH mask and, on the twin, the
+truth).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: Columns of the volumes table, in order.
+COLUMNS = ("subject_id", "cohort", "group", "split", "ct_vendor", "predicted_ml",
+           "registered_ml", "flair_wmh_ml", "true_ml", "predicted_mask", "seconds")
+
+
+def volume_table(predictions: pd.DataFrame, curated: pd.DataFrame, manifest: pd.DataFrame,
+                 qc: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Assemble the tidy volumes table.
+
+    Parameters
+    ----------
+    predictions
+        ``subject_id, mask_path, predicted_ml, seconds`` for every predicted CT.
+    curated
+        The curation table (``subject_id, cohort, group, status, split``):
+        every ``included`` subject must have a prediction.
+    manifest
+        For ``ct_vendor``.
+    qc
+        Registration QC (``subject_id, pseudolabel_ml, wmh_flair_ml,
+        registration_error``): the registered pseudo-label and FLAIR WMH
+        volumes of paired subjects.
+    truth
+        The twin's truth (``subject_id, la_volume_ct_ml``), if known.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COLUMNS`, one row per included subject, sorted by group order
+        of ``curated`` then subject; volumes in mL, ``NaN`` where a volume
+        does not exist for that subject (no FLAIR, no truth).
+
+    Raises
+    ------
+    ValueError
+        Naming included subjects without a prediction, or predictions of
+        subjects the curation did not include (nothing is dropped silently).
+    """
+    included = curated.loc[curated["status"] == "included",
+                           ["subject_id", "cohort", "group", "split"]]
+    missing = sorted(set(included["subject_id"]) - set(predictions["subject_id"]))
+    if missing:
+        raise ValueError(f"{len(missing)} included subject(s) have no prediction: {missing[:10]}"
+                         f"{' ...' if len(missing) > 10 else ''}; re-run the inference step")
+    extra = sorted(set(predictions["subject_id"]) - set(included["subject_id"]))
+    if extra:
+        raise ValueError(f"predictions for subjects the curation did not include: {extra[:10]}")
+    table = included.merge(predictions.rename(columns={"mask_path": "predicted_mask"}),
+                           on="subject_id", how="left", validate="one_to_one")
+    table = table.merge(manifest[["subject_id", "ct_vendor"]], on="subject_id", how="left",
+                        validate="one_to_one")
+    if qc is not None and len(qc):
+        registered = qc.loc[~qc["registration_error"].astype(bool),
+                            ["subject_id", "pseudolabel_ml", "wmh_flair_ml"]]
+        table = table.merge(registered.rename(columns={"pseudolabel_ml": "registered_ml",
+                                                       "wmh_flair_ml": "flair_wmh_ml"}),
+                            on="subject_id", how="left", validate="one_to_one")
+    if truth is not None and "la_volume_ct_ml" in truth:
+        table = table.merge(truth[["subject_id", "la_volume_ct_ml"]].rename(
+            columns={"la_volume_ct_ml": "true_ml"}), on="subject_id", how="left",
+            validate="one_to_one")
+    order = {g: i for i, g in enumerate(dict.fromkeys(curated["group"]))}
+    table = table.reindex(columns=list(COLUMNS))
+    return (table.sort_values(["group", "subject_id"], key=lambda s: s.map(order) if s.name == "group" else s,
+                              kind="stable")
+            .reset_index(drop=True))

@@ -1,0 +1,189 @@
+"""Tests of leukoct.segmentation: the layer over nnU-Net.
+
+nnU-Net binds its folders when first imported, so tests that run nnU-Net
+code do it in a subprocess; the rest never import it.  The full export ->
+plan -> train -> predict chain runs in tests/test_workflow.py on the ci
+profile.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from leukoct import segmentation as seg
+
+
+def test_clip_hounsfield_is_the_papers_window():
+    hu = np.array([-3024.0, -1000.0, 0.0, 35.0, 1000.0, 3071.0])
+    assert seg.clip_hounsfield(hu).tolist() == [-1000.0, -1000.0, 0.0, 35.0, 1000.0, 1000.0]
+    with pytest.raises(ValueError, match="empty HU range"):
+        seg.clip_hounsfield(hu, (10.0, 10.0))
+
+
+def test_default_settings_are_nnunets_own():
+    """The paper used nnU-Net's defaults: nnU-Net's trainer and plan, no edits."""
+    s = seg.TrainingSettings()
+    assert s.is_nnunet_default and not s.edits_plans
+    assert s.trainer_name == "nnUNetTrainer" and s.plans_identifier == "nnUNetPlans"
+    short = seg.TrainingSettings(epochs=5, base_features=8)
+    assert short.trainer_name == "ScheduledTrainer" and short.plans_identifier == "leukoctPlans"
+    folders = seg.NnunetFolders(Path("/x"))
+    assert folders.model_dir(short).name == "ScheduledTrainer__leukoctPlans__2d"
+    assert folders.dataset_raw == Path("/x/nnUNet_raw/Dataset501_LeukoaraiosisCT")
+
+
+def test_settings_reject_unknown_knobs():
+    with pytest.raises(ValueError, match="epoch"):
+        seg.TrainingSettings(epoch=3)
+
+
+def test_scaled_features_keep_the_doubling_and_the_cap():
+    plan = [32, 64, 128, 256, 512, 512, 512]
+    assert seg.scaled_features(plan, None, None) == plan
+    assert seg.scaled_features(plan, 16, 128) == [16, 32, 64, 128, 128, 128, 128]
+    assert seg.scaled_features([32, 64, 128], 8, None) == [8, 16, 32]
+
+
+def _plans() -> dict:
+    return {"plans_name": "nnUNetPlans", "configurations": {"2d": {
+        "data_identifier": "nnUNetPlans_2d", "batch_size": 72, "patch_size": [160, 160],
+        "spacing": [1.5, 1.5], "normalization_schemes": ["ZScoreNormalization"],
+        "architecture": {"arch_kwargs": {"n_stages": 6,
+                                         "features_per_stage": [32, 64, 128, 256, 512, 512]}}}}}
+
+
+def test_derived_plans_change_only_batch_and_width():
+    plans = _plans()
+    settings = seg.TrainingSettings(epochs=3, batch_size=12, base_features=16, max_features=128)
+    derived = seg.derive_plans(plans, settings)
+    config = derived["configurations"]["2d"]
+    assert derived["plans_name"] == "leukoctPlans"
+    assert config["batch_size"] == 12
+    assert config["architecture"]["arch_kwargs"]["features_per_stage"] == [16, 32, 64, 128, 128, 128]
+    # Shared preprocessing, untouched original.
+    assert config["data_identifier"] == "nnUNetPlans_2d"
+    assert plans["configurations"]["2d"]["batch_size"] == 72
+    summary = seg.plan_summary(derived)
+    assert summary["patch_size"] == "160 x 160" and summary["batch_size"] == 12
+
+
+def _pair(folder: Path, sid: str, spacing=(1.0, 1.0, 5.0)) -> tuple[str, str]:
+    ct = sitk.GetImageFromArray(np.full((4, 16, 16), 30, np.int16))
+    ct.SetSpacing((1.0, 1.0, 5.0))
+    label = sitk.GetImageFromArray(np.zeros((4, 16, 16), np.uint8))
+    label.SetSpacing(spacing)
+    paths = (folder / f"{sid}_ct.nii.gz", folder / f"{sid}_label.nii.gz")
+    sitk.WriteImage(ct, str(paths[0]))
+    sitk.WriteImage(label, str(paths[1]))
+    return str(paths[0]), str(paths[1])
+
+
+def test_training_cases_name_subjects_without_pseudolabels(tmp_path):
+    curated = pd.DataFrame({"subject_id": ["A", "B", "C", "D"],
+                            "status": ["included", "included", "excluded", "included"],
+                            "split": ["train", "internal", None, "train"]})
+    manifest = pd.DataFrame({"subject_id": list("ABCD"), "ct_path": [f"/ct/{s}" for s in "ABCD"]})
+    labels = {s: tmp_path / f"{s}.nii.gz" for s in "ABCD"}
+    for s in "AB":
+        labels[s].touch()
+    with pytest.raises(seg.SegmentationError, match=r"no CT pseudo-label for \['D'\]"):
+        seg.training_cases(curated, manifest, labels.get)
+    labels["D"].touch()
+    cases = seg.training_cases(curated, manifest, labels.get)
+    assert cases["subject_id"].tolist() == ["A", "B", "D"]   # C excluded
+    assert seg.splits(cases) == [{"train": ["A", "D"], "val": ["B"]}]
+    with pytest.raises(seg.SegmentationError, match="no 'internal' subjects"):
+        seg.training_cases(curated[curated["split"] != "internal"], manifest, labels.get)
+
+
+def test_missing_checkpoint_names_path_and_command(tmp_path):
+    folders = seg.NnunetFolders(tmp_path)
+    with pytest.raises(seg.SegmentationError) as err:
+        seg.load_predictor(folders, seg.TrainingSettings(epochs=2), seg.InferenceSettings())
+    message = str(err.value)
+    assert str(folders.fold_dir(seg.TrainingSettings(epochs=2)) / "checkpoint_final.pth") in message
+    assert "nnunet_train" in message
+
+
+def test_validation_summary_reads_nnunets_file(tmp_path):
+    (tmp_path / "validation").mkdir()
+    summary = {"metric_per_case": [
+        {"reference_file": "/gt/TW-DEV-0003.nii.gz",
+         "metrics": {"1": {"Dice": 0.5, "n_ref": 100, "n_pred": 60}}}]}
+    (tmp_path / "validation" / "summary.json").write_text(json.dumps(summary))
+    table = seg.validation_summary(tmp_path)
+    assert table.to_dict("records") == [{"subject_id": "TW-DEV-0003", "dice": 0.5,
+                                         "reference_voxels": 100, "predicted_voxels": 60}]
+
+
+def _run(script: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_integrity_check_names_the_subject_whose_label_is_off_grid(tmp_path):
+    """A CT and a label on different grids are caught by nnU-Net's check,
+    reported with the subject id, before any planning."""
+    cases = pd.DataFrame([
+        {"subject_id": sid, "split": split, "ct_path": ct, "label_path": label}
+        for sid, split, spacing in [("S-01", "train", (1.0, 1.0, 5.0)),
+                                    ("S-02", "internal", (1.0, 1.0, 5.0)),
+                                    ("S-03", "train", (1.2, 1.0, 5.0))]
+        for ct, label in [_pair(tmp_path, sid, spacing)]])
+    cases.to_csv(tmp_path / "cases_in.csv", index=False)
+    result = _run(f"""
+        from pathlib import Path
+        import pandas as pd
+        from leukoct import segmentation as seg
+        folders = seg.NnunetFolders(Path({str(tmp_path / 'nnunet')!r}))
+        seg.use_folders(folders, threads=1)
+        cases = pd.read_csv({str(tmp_path / 'cases_in.csv')!r})
+        seg.export_dataset(cases, folders, seg.TrainingSettings())
+        ct = seg.sitk.ReadImage(str(folders.dataset_raw / "imagesTr" / "S-01_0000.nii.gz"))
+        print("clipped", int(seg.sitk.GetArrayFromImage(ct).max()))
+        seg.check_cases(folders)
+        """, tmp_path)
+    assert result.returncode != 0, result.stdout
+    assert "S-03" in result.stderr and "S-01:" not in result.stderr, result.stderr
+    assert "integrity check failed for 1 subject" in result.stderr
+    dataset = json.loads((tmp_path / "nnunet/nnUNet_raw/Dataset501_LeukoaraiosisCT/dataset.json").read_text())
+    assert dataset["channel_names"] == {"0": "zscore"} and dataset["numTraining"] == 3
+    assert dataset["labels"] == {"background": 0, "leukoaraiosis": 1}
+
+
+def test_use_folders_refuses_to_redirect_a_loaded_nnunet(tmp_path):
+    result = _run(f"""
+        from pathlib import Path
+        from leukoct import segmentation as seg
+        seg.use_folders(seg.NnunetFolders(Path({str(tmp_path / 'a')!r})))
+        import nnunetv2.paths
+        seg.use_folders(seg.NnunetFolders(Path({str(tmp_path / 'a')!r})))  # same: fine
+        seg.use_folders(seg.NnunetFolders(Path({str(tmp_path / 'b')!r})))
+        """, tmp_path)
+    assert result.returncode != 0
+    assert "already imported" in result.stderr and "fresh process" in result.stderr
+
+
+def test_normalized_uses_nnunets_schemes(tmp_path):
+    """z-score of the clipped image vs the CT scheme's foreground window."""
+    result = _run("""
+        import numpy as np
+        from leukoct import segmentation as seg
+        hu = np.array([-1000.0, 0.0, 20.0, 30.0, 1000.0], dtype=np.float32)
+        z = seg.normalized(hu, "zscore")
+        print(np.allclose(z, (hu - hu.mean()) / hu.std(), atol=1e-5))
+        window = {"percentile_00_5": 4.0, "percentile_99_5": 39.0, "mean": 25.0, "std": 7.0}
+        ct = seg.normalized(hu, "CT", window)
+        print(np.allclose(ct, (np.clip(hu, 4, 39) - 25) / 7))
+        """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
