@@ -1,0 +1,119 @@
+"""nnU-Net training and inference speed on this machine.
+
+For each network (the profile's plan and nnU-Net's own 2d plan, optionally
+at the paper's batch size), trains a few iterations with nnU-Net's trainer
+and reports seconds per training iteration and the implied seconds per
+250-iteration epoch (the paper: 60 s per epoch on an RTX A6000, batch 12);
+then predicts a few CTs with a trained checkpoint, with and without
+test-time mirroring, and reports seconds per CT.
+
+Needs the profile's exported and planned dataset (``snakemake ...
+nnunet_plan``) and, for the inference part, its trained model.  Run from
+the project root::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/nnunet_speed.py --profile demo \\
+        --iterations 20 --cts 5
+
+Writes nothing outside ``<training step>/nnUNet_results/<dataset>/benchmark__*``
+(removed at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+
+
+def _train_seconds(plans: dict, name: str, batch: int | None, iterations: int,
+                   folders, device) -> dict:
+    from batchgenerators.utilities.file_and_folder_operations import load_json
+
+    from leukoct.nnunet_trainer import ScheduledTrainer
+
+    plans = json.loads(json.dumps(plans))
+    plans["plans_name"] = f"benchmark_{name}"
+    config = plans["configurations"]["2d"]
+    if batch is not None:
+        config["batch_size"] = batch
+    trainer = ScheduledTrainer(plans=plans, configuration="2d", fold=0, device=device,
+                               dataset_json=load_json(str(folders.dataset_raw / "dataset.json")))
+    trainer.set_schedule(epochs=1, iterations_per_epoch=iterations, val_iterations_per_epoch=1)
+    trainer.on_train_start()
+    trainer.on_epoch_start()
+    trainer.on_train_epoch_start()
+    trainer.train_step(next(trainer.dataloader_train))  # warm-up: first batch, allocation
+    start = time.perf_counter()
+    for _ in range(iterations):
+        trainer.train_step(next(trainer.dataloader_train))
+    seconds = (time.perf_counter() - start) / iterations
+    shutil.rmtree(trainer.output_folder_base, ignore_errors=True)
+    params = sum(p.numel() for p in trainer.network.parameters())
+    return {"network": name, "features": config["architecture"]["arch_kwargs"]["features_per_stage"],
+            "patch": config["patch_size"], "batch": config["batch_size"],
+            "parameters_M": round(params / 1e6, 2), "s_per_iteration": round(seconds, 3),
+            "s_per_250_iteration_epoch": round(seconds * 250, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="demo")
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--cts", type=int, default=5, help="CTs to predict (0: skip inference)")
+    parser.add_argument("--nnunet-default", action="store_true",
+                        help="also time nnU-Net's own network (slow on a CPU)")
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    from leukoct import predictions
+    from leukoct import segmentation as seg
+    from leukoct.config import load_profile
+    from leukoct.manifest import load_manifest
+
+    profile = load_profile(args.profile)
+    settings = predictions.training_settings(profile)
+    folders = predictions.folders(profile)
+    seg.use_folders(folders, settings.threads)
+    import os
+
+    import torch
+
+    os.environ["nnUNet_n_proc_DA"] = "0"
+    device = seg.pick_device(settings.device)
+    if device.type == "cpu":
+        torch.set_num_threads(settings.threads)
+    print(f"device: {device}; torch threads: {torch.get_num_threads()}")
+
+    rows = [_train_seconds(json.loads(folders.plans(settings).read_text()), "profile", None,
+                           args.iterations, folders, device)]
+    if args.nnunet_default:
+        plans = json.loads((folders.dataset_preprocessed / f"{seg.NNUNET_PLANS}.json").read_text())
+        rows.append(_train_seconds(plans, "nnunet", None, max(2, args.iterations // 5), folders, device))
+        rows.append(_train_seconds(plans, "nnunet_batch12", 12, max(2, args.iterations // 5),
+                                   folders, device))
+    print(pd.DataFrame(rows).to_string(index=False))
+
+    if args.cts:
+        curated = pd.read_csv(predictions.curated_path(profile))
+        chosen = curated.loc[curated["status"] == "included", ["subject_id"]].head(args.cts)
+        cases = chosen.merge(load_manifest(profile.manifest, verify_checksums=False)[
+            ["subject_id", "ct_path"]], on="subject_id")
+        out = []
+        for mirroring in (False, True):
+            inference = predictions.inference_settings(profile).model_copy(update={"mirroring": mirroring})
+            start = time.perf_counter()
+            predictor = seg.load_predictor(folders, settings, inference)
+            startup = time.perf_counter() - start
+            scratch = folders.results / "benchmark_predictions"
+            table = seg.predict_cases(predictor, cases, scratch, settings.normalization)
+            shutil.rmtree(scratch, ignore_errors=True)
+            out.append({"mirroring": mirroring, "predictor_start_s": round(startup, 2),
+                        "s_per_CT_mean": round(float(table["seconds"].mean()), 2),
+                        "s_per_CT_max": round(float(table["seconds"].max()), 2), "CTs": len(table)})
+        print(pd.DataFrame(out).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
