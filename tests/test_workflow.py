@@ -3,12 +3,15 @@ re-run, and a change re-runs only what depends on it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -91,10 +94,18 @@ def test_notebooks_steps_rules_and_chapters_agree() -> None:
         assert f'papermill("{step.name}")' in snakefile, f"no rule for step {step.name}"
 
 
+@pytest.fixture(scope="module")
+def ci_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One complete run of the ci profile (a few minutes), shared by the tests below."""
+    folder = tmp_path_factory.mktemp("ci_run")
+    profile = ci_profile_in(folder)
+    snakemake(folder, profile, "--cores", "2")
+    return folder, profile
+
+
 @pytest.mark.slow
-def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
-    profile = ci_profile_in(tmp_path)
-    snakemake(tmp_path, profile, "--cores", "2")
+def test_full_run_writes_every_step(ci_run: tuple[Path, Path]) -> None:
+    tmp_path, profile = ci_run
     resolved = load_profile(profile, root=ROOT)
     index = resolved.outputs.book / "_build" / "html" / "index.html"
     assert index.is_file()
@@ -121,9 +132,25 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
     assert sorted(volumes["subject_id"]) == sorted(included)
     assert (volumes["predicted_ml"] >= 0).all() and volumes["true_ml"].notna().all()
     assert all(Path(p).is_file() for p in volumes["predicted_mask"])
+    # The split nnU-Net validates on is exactly the curation's internal set.
+    training = resolved.outputs.root / "training"
+    splits = json.loads(next(training.rglob("splits_final.json")).read_text())
+    by_split = curated[curated["status"] == "included"].groupby("split")["subject_id"]
+    assert splits == [{"train": sorted(by_split.get_group("train")),
+                       "val": sorted(by_split.get_group("internal"))}]
+    # Predicted volume = voxels x voxel volume from the mask's own header.
+    row = volumes.iloc[0]
+    mask = nib.load(row["predicted_mask"])
+    hand = np.count_nonzero(np.asanyarray(mask.dataobj)) * np.prod(mask.header.get_zooms()) / 1000
+    assert row["predicted_ml"] == pytest.approx(hand, rel=1e-6)
     page = (resolved.outputs.book / "_build" / "html" / "artefacts.html").read_text()
     assert "reproduces <strong>4 of 15</strong> artefacts" in page
 
+
+@pytest.mark.slow
+def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None:
+    tmp_path, profile = ci_run
+    resolved = load_profile(profile, root=ROOT)
     # Nothing changed: nothing to do.
     again = snakemake(tmp_path, profile, "--dry-run")
     assert "Nothing to be done" in again, again[-2000:]
@@ -134,3 +161,47 @@ def test_full_run_then_nothing_then_only_what_changed(tmp_path: Path) -> None:
     plan = planned_rules(snakemake(tmp_path, profile, "--dry-run"))
     assert "twin_data" not in plan
     assert {"data", "twin", "curation", "book"} <= set(plan)
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes_from_its_checkpoint(ci_run: tuple[Path, Path]) -> None:
+    """Training stopped after its first epoch continues from that epoch's checkpoint."""
+    tmp_path, profile = ci_run
+    interrupt = f"""
+from leukoct import predictions
+from leukoct.config import load_profile
+import shutil
+prof = load_profile({str(profile)!r})
+shutil.rmtree(predictions.folders(prof).fold_dir(predictions.training_settings(prof)))
+from leukoct import segmentation as seg
+seg.use_folders(predictions.folders(prof), 1)
+from leukoct.nnunet_trainer import ScheduledTrainer
+original = ScheduledTrainer.on_epoch_end
+def stop_after_first(self):
+    original(self)
+    raise SystemExit(3)   # as if the machine went down after epoch 0
+ScheduledTrainer.on_epoch_end = stop_after_first
+if __name__ == "__main__":
+    predictions.train(prof)
+"""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    script = tmp_path / "interrupt.py"
+    script.write_text(interrupt)
+    first = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                           timeout=600)
+    assert first.returncode == 3, first.stderr[-3000:]
+    resolved = load_profile(profile, root=ROOT)
+    from leukoct import predictions
+    from leukoct.segmentation import read_progress
+
+    fold = predictions.folders(resolved).fold_dir(predictions.training_settings(resolved))
+    assert (fold / "checkpoint_latest.pth").is_file() and not (fold / "checkpoint_final.pth").exists()
+    second = subprocess.run([str(Path(sys.executable).parent / "leukoct"), "nnunet-train",
+                             "--profile", str(profile)], capture_output=True, text=True, env=env,
+                            timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming from epoch 1" in second.stdout
+    curves = read_progress(fold)
+    assert curves["epoch"].tolist() == [0, 1]
+    # The resumed epoch continued the schedule rather than restarting it.
+    assert curves["lr"].iloc[1] < curves["lr"].iloc[0]

@@ -41,6 +41,8 @@ import pandas as pd
 import SimpleITK as sitk
 from pydantic import BaseModel, ConfigDict, Field
 
+from leukoct.images import mask_volume_ml
+
 #: nnU-Net dataset id and name (ids 500-999 are free for users' datasets).
 DATASET_ID = 501
 DATASET_NAME = f"Dataset{DATASET_ID:03d}_LeukoaraiosisCT"
@@ -641,10 +643,10 @@ def predict_cases(predictor: Any, cases: pd.DataFrame, out_dir: Path,
         target = out_dir / f"{row.subject_id}{FILE_ENDING}"
         reader.write_seg(seg.astype(np.uint8), str(target), properties)
         seconds = time.perf_counter() - start
-        spacing = properties["sitk_stuff"]["spacing"]
+        # The header's spacing (SimpleITK's x, y, z), as the written mask has it.
+        spacing = tuple(float(v) for v in properties["sitk_stuff"]["spacing"])
         rows.append({"subject_id": row.subject_id, "mask_path": str(target),
-                     "predicted_ml": float(np.count_nonzero(seg) * np.prod(spacing) / 1000.0),
-                     "seconds": seconds})
+                     "predicted_ml": mask_volume_ml(seg, spacing), "seconds": seconds})
     return pd.DataFrame(rows, columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
 
 
