@@ -187,3 +187,18 @@ def test_normalized_uses_nnunets_schemes(tmp_path):
         """, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_run_signature_changes_with_the_split_and_the_schedule(tmp_path):
+    """A checkpoint is resumed only by the same run: new data or schedule retrain."""
+    folders = seg.NnunetFolders(tmp_path)
+    settings = seg.TrainingSettings(epochs=3)
+    for path in (folders.plans(settings), folders.splits, folders.dataset_raw / "dataset.json",
+                 folders.cases):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    first = seg.run_signature(folders, settings)
+    assert seg.run_signature(folders, settings) == first
+    assert seg.run_signature(folders, seg.TrainingSettings(epochs=4)) != first
+    folders.splits.write_text('[{"train": ["A"], "val": ["B"]}]')
+    assert seg.run_signature(folders, settings) != first

@@ -25,6 +25,7 @@ in its own process.  Nothing here downloads anything.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -464,17 +465,27 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _schedule_matches(fold_dir: Path, settings: TrainingSettings) -> bool:
+def run_signature(folders: NnunetFolders, settings: TrainingSettings) -> dict[str, Any]:
+    """What a checkpoint belongs to: the schedule and the checksums of the
+    plans, the split and the dataset description it was trained with."""
+    files = {"plans": folders.plans(settings), "splits": folders.splits,
+             "dataset": folders.dataset_raw / "dataset.json", "cases": folders.cases}
+    return {"schedule": settings.schedule,
+            **{name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}}
+
+
+def _same_run(fold_dir: Path, signature: dict[str, Any]) -> bool:
     path = fold_dir / SCHEDULE_FILE
-    return path.is_file() and json.loads(path.read_text())["schedule"] == settings.schedule
+    return path.is_file() and json.loads(path.read_text()).get("signature") == signature
 
 
 def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> Path:
     """Train (or resume) nnU-Net on the exported dataset; return the fold folder.
 
-    A fold folder holding a checkpoint of the same schedule is resumed from
-    its latest checkpoint (nnU-Net's own ``--c`` logic); one of another
-    schedule is started afresh, since continuing it would mix two runs.
+    A fold folder holding a checkpoint of the same run (schedule, plans,
+    split and dataset: :func:`run_signature`) is resumed from its latest
+    checkpoint (nnU-Net's own ``--c`` logic); any other is started afresh,
+    since continuing it would mix two runs.
     nnU-Net's final validation on the held-out fold runs at the end.
     """
     import torch
@@ -498,7 +509,8 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
         # break its planner, which also reads it, so it is set here only.
         os.environ["nnUNet_n_proc_DA"] = str(workers)
     fold_dir = folders.fold_dir(settings, fold)
-    resume = _schedule_matches(fold_dir, settings) and any(
+    signature = run_signature(folders, settings)
+    resume = _same_run(fold_dir, signature) and any(
         (fold_dir / f).is_file() for f in ("checkpoint_latest.pth", "checkpoint_final.pth"))
     if fold_dir.exists() and not resume:
         shutil.rmtree(fold_dir)
@@ -510,7 +522,7 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
     if settings.trainer_name != "nnUNetTrainer":
         trainer.set_schedule(**settings.schedule)
     (fold_dir / SCHEDULE_FILE).write_text(json.dumps(
-        {"schedule": settings.schedule, "settings": settings.model_dump(), "device": str(device)},
+        {"signature": signature, "settings": settings.model_dump(), "device": str(device)},
         indent=2), encoding="utf-8")
     maybe_load_checkpoint(trainer, continue_training=resume, validation_only=False)
     if resume:
