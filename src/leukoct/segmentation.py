@@ -598,6 +598,7 @@ def load_predictor(folders: NnunetFolders, training: TrainingSettings,
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
     device = pick_device(settings.device)
+    print(f"nnU-Net inference on device: {device}", flush=True)
     if device.type == "cpu":
         torch.set_num_threads(settings.threads)
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
