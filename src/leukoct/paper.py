@@ -8,7 +8,12 @@ from io import StringIO
 import pandas as pd
 
 
+def paper_table(name: str) -> pd.DataFrame:
+    """A published table as printed (``leukoct/data/paper_<name>.csv``), every cell as text."""
+    text = files("leukoct").joinpath(f"data/paper_{name}.csv").read_text("utf-8")
+    return pd.read_csv(StringIO(text), comment="#", dtype=str, keep_default_na=False)
+
+
 def paper_table1() -> pd.DataFrame:
     """Table 1 of the paper as printed (``leukoct/data/paper_table1.csv``)."""
-    text = files("leukoct").joinpath("data/paper_table1.csv").read_text("utf-8")
-    return pd.read_csv(StringIO(text), comment="#", dtype=str, keep_default_na=False)
+    return paper_table("table1")
