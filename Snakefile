@@ -131,6 +131,7 @@ checkpoint cascade:
         cascade=str(pseudolabels.cascade_path(PROFILE)),
     params:
         profile=str(PROFILE.path),
+        missing_flair=PROFILE.steps.get("registration", {}).get("missing_flair", "error"),
     log:
         str(LOGS / "cascade.log"),
     shell:
@@ -153,7 +154,10 @@ rule register:
         qc=str(REGISTRATION / "subjects" / "{subject}" / "qc.json"),
     params:
         profile=str(PROFILE.path),
-        settings=json.dumps(PROFILE.steps.get("registration", {}), sort_keys=True),
+        # Only what changes a registration: the chapter's and the cascade's
+        # knobs must not re-run every subject.
+        settings=json.dumps({k: v for k, v in PROFILE.steps.get("registration", {}).items()
+                             if k not in ("examples", "missing_flair")}, sort_keys=True),
     threads: int(PROFILE.steps.get("registration", {}).get("threads", 1))
     log:
         str(LOGS / "register" / "{subject}.log"),
@@ -212,6 +216,9 @@ rule registration:
         manifest=str(MANIFEST),
         qc=str(pseudolabels.qc_path(PROFILE)),
         curated=str(PROFILE.step_dir("curation") / "curated.csv"),
+        # The chapter shows the benchmark's sweep table when it exists.
+        sweep=[str(p) for p in [ROOT / "benchmarks" / "results" / "registration_sweep.csv"]
+               if p.is_file()],
     output:
         notebook=str(EXECUTED / "03_registration.ipynb"),
     params:

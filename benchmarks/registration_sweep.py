@@ -14,6 +14,13 @@ FLAIR lesion onto the CT, and the table reports
 * ``oracle_05``: the same Dice with the *true* rigid FLAIR←CT pose (the
   twin's ``flair_from_ct_affine``), the ceiling a rigid registration can
   reach given the slice thickness and the twin's small non-linear warp;
+* ``ideal_05`` / ``ideal_0``: Dice of the production pseudo-label (the
+  software WMH mask warped, > 0.5 / > 0) against the *ideal* pseudo-label
+  (``truth/<id>_wmh_ct.nii.gz``: the same mask moved by the twin's true
+  geometry), i.e. the registration error alone, without the FLAIR
+  segmentation error; ``oracle_ideal_05`` is that Dice for the mask moved by
+  the true rigid pose (what the thick FLAIR slices and the non-linear warp
+  leave to a perfect rigid registration);
 * ``brain_dice``, ``mutual_information``: the QC numbers of :func:`register_pair`;
 * ``error_mm``: mean distance, over CT brain voxels, between where the
   estimated and the true rigid transform send them in the FLAIR (the true
@@ -23,6 +30,12 @@ ANTs runs with one thread (set before ITK starts).  Run from the project root::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/registration_sweep.py \\
         --data build/demo/data --n 6 --out build/benchmarks/registration
+
+The per-configuration means are also written to
+``benchmarks/results/registration_sweep.csv`` (``--results``), after ``#``
+lines that say when, on how many cores and on which subjects they were
+measured; the registration chapter shows that table as measured (it never
+re-runs the sweep).
 
 ``--qc-all`` then registers every paired subject with the default settings
 and reports which ones :func:`flag_registration_errors` flags against the
@@ -36,6 +49,8 @@ import os
 os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", "1")
 
 import argparse  # noqa: E402
+import datetime  # noqa: E402
+import platform  # noqa: E402
 import shutil  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -90,10 +105,13 @@ def true_flair_from_ct(row: pd.Series) -> np.ndarray:
     return m
 
 
-def oracle_dice(data: Path, sid: str, flair_from_ct: np.ndarray) -> float:
-    """Dice of the true FLAIR lesion moved by the true rigid pose (linear, > 0.5)."""
-    ct = nib.load(data / "truth" / f"{sid}_lesion_ct.nii.gz")
-    fl = nib.load(data / "truth" / f"{sid}_lesion_flair.nii.gz")
+def oracle_dice(data: Path, sid: str, flair_from_ct: np.ndarray,
+                moving: str = "truth/{sid}_lesion_flair.nii.gz",
+                reference: str = "truth/{sid}_lesion_ct.nii.gz") -> float:
+    """Dice of a FLAIR mask moved by the true rigid pose (linear, > 0.5) with a
+    CT mask: by default the true lesion on both grids."""
+    ct = nib.load(data / reference.format(sid=sid))
+    fl = nib.load(data / moving.format(sid=sid))
     vox = np.linalg.inv(fl.affine) @ flair_from_ct @ ct.affine
     warped = ndimage.affine_transform(np.asarray(fl.dataobj, np.float32), vox[:3, :3], vox[:3, 3],
                                       output_shape=ct.shape, order=1)
@@ -137,17 +155,27 @@ def run_one(data: Path, truth: pd.DataFrame, sid: str, settings: RegistrationSet
     prob = warp_image(data / "truth" / f"{sid}_lesion_flair.nii.gz", images / f"{sid}_ct.nii.gz",
                       result.transforms)
     lesion = np.asarray(nib.load(data / "truth" / f"{sid}_lesion_ct.nii.gz").dataobj) > 0
+    # The production pseudo-label against the ideal one (registration truth).
+    ideal_file = data / "truth" / f"{sid}_wmh_ct.nii.gz"
+    ideal = {"ideal_05": np.nan, "ideal_0": np.nan, "oracle_ideal_05": np.nan}
+    if ideal_file.is_file():  # twin studies generated before the ideal label have none
+        label = np.asarray(nib.load(ideal_file).dataobj) > 0
+        software = np.asarray(nib.load(result.probability_path).dataobj)
+        ideal = {"ideal_05": dice(software > 0.5, label), "ideal_0": dice(software > 0, label),
+                 "oracle_ideal_05": oracle_dice(data, sid, flair_from_ct,
+                                                moving="images/{sid}_wmh.nii.gz",
+                                                reference="truth/{sid}_wmh_ct.nii.gz")}
     return {
         "subject_id": sid, "wall_s": wall, "cpu_s": cpu,
         "dice_05": dice(prob > 0.5, lesion), "dice_0": dice(prob > 0, lesion),
-        "oracle_05": oracle_dice(data, sid, flair_from_ct),
+        "oracle_05": oracle_dice(data, sid, flair_from_ct), **ideal,
         "brain_dice": result.qc["brain_dice"], "mutual_information": result.qc["mutual_information"],
         "error_mm": landmark_error(images / f"{sid}_ct.nii.gz", result.transforms, flair_from_ct),
         "planted_error": bool(truth.loc[sid, "registration_error"]),
     }
 
 
-def summarise(table: pd.DataFrame, out: Path) -> None:
+def summarise(table: pd.DataFrame, out: Path) -> pd.DataFrame:
     """Print and save the per-configuration means over ordinary subjects."""
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "sweep_pairs.csv", index=False)
@@ -155,6 +183,8 @@ def summarise(table: pd.DataFrame, out: Path) -> None:
     summary = ok.groupby("config", sort=False).agg(
         wall_s=("wall_s", "mean"), cpu_s=("cpu_s", "mean"), dice_05=("dice_05", "mean"),
         dice_0=("dice_0", "mean"), oracle_05=("oracle_05", "mean"),
+        ideal_05=("ideal_05", "mean"), ideal_0=("ideal_0", "mean"),
+        oracle_ideal_05=("oracle_ideal_05", "mean"),
         brain_dice=("brain_dice", "mean"), error_mm=("error_mm", "mean"))
     bad = table[table["planted_error"]].groupby("config", sort=False).agg(
         planted_dice_05=("dice_05", "mean"), planted_brain_dice=("brain_dice", "mean"),
@@ -164,6 +194,42 @@ def summarise(table: pd.DataFrame, out: Path) -> None:
     print(f"\n{ok['subject_id'].nunique()} ordinary subjects, means per configuration "
           "(planted_*: the planted registration-error subjects):")
     print(summary.round(3).to_string())
+    return summary
+
+
+def write_results(summary: pd.DataFrame, table: pd.DataFrame, path: Path, data: Path) -> None:
+    """The summary as CSV for the book, after ``#`` lines saying how it was measured.
+
+    Read it with ``pandas.read_csv(path, comment="#")``.
+    """
+    ordinary = sorted(table.loc[~table["planted_error"], "subject_id"].unique())
+    planted = sorted(table.loc[table["planted_error"], "subject_id"].unique())
+    settings = {name: CONFIGS[name] for name in summary.index}
+    study = ""
+    parameters = data / "truth" / "parameters.yaml"
+    if parameters.is_file():  # which twin: its seed and settings identify it
+        import yaml
+
+        raw = yaml.safe_load(parameters.read_text(encoding="utf-8"))
+        twin = raw.get("settings", {})
+        study = (f"twin seed {raw.get('seed')}, development {twin.get('development')}, "
+                 f"external {twin.get('external')}, CT {twin.get('ct_inplane_mm')} mm in-plane; ")
+    lines = [
+        "# benchmarks/registration_sweep.py: means per configuration over the ordinary subjects",
+        f"# date: {datetime.date.today().isoformat()}; machine: {platform.machine()}, "
+        f"{os.cpu_count()} cores (shared), ANTs/ITK threads "
+        f"{os.environ.get('ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS', '?')}",
+        f"# data: {data} ({study}{len(ordinary)} ordinary subjects: {' '.join(ordinary)}; "
+        f"planted registration errors: {' '.join(planted) or 'none'})",
+        "# seconds per pair: wall_s (wall clock), cpu_s; Dice: dice_* vs the true lesion, "
+        "ideal_* vs the ideal pseudo-label, oracle_* with the true rigid pose; "
+        "_05 = p > 0.5, _0 = p > 0",
+        f"# settings (overrides of RegistrationSettings): {settings}",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = summary.round(4).to_csv(lineterminator="\n")
+    path.write_text("\n".join(lines) + "\n" + body, encoding="utf-8")
+    print(f"results written: {path}")
 
 
 def qc_all(data: Path, truth: pd.DataFrame, out: Path, keep: bool) -> pd.DataFrame:
@@ -202,6 +268,9 @@ def main() -> None:
     parser.add_argument("--qc-all", action="store_true",
                         help="also register every paired subject with the defaults and flag")
     parser.add_argument("--keep", action="store_true", help="keep the per-subject outputs")
+    parser.add_argument("--results", type=Path,
+                        default=Path("benchmarks/results/registration_sweep.csv"),
+                        help="CSV of the per-configuration means, for the book")
     args = parser.parse_args()
 
     truth = truth_table(args.data)
@@ -216,7 +285,8 @@ def main() -> None:
                   f"(oracle {row['oracle_05']:.3f}) brain {row['brain_dice']:.3f} "
                   f"MI {row['mutual_information']:.3f} err {row['error_mm']:.2f} mm", flush=True)
     if rows:
-        summarise(pd.DataFrame(rows), args.out)
+        table = pd.DataFrame(rows)
+        write_results(summarise(table, args.out), table, args.results, args.data)
     if args.qc_all:
         qc_all(args.data, truth, args.out, args.keep)
     if not args.keep:

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from leukoct.curation import (CriteriaError, apply_criteria, criteria_table, flow_counts,
+from leukoct.curation import (MISSING_FLAIR, MISSING_FLAIR_REASON, CriteriaError,
+                              MissingFlairError, apply_criteria, criteria_table, flow_counts,
                               load_criteria, registration_candidates, split_development)
 
 
@@ -148,3 +149,67 @@ def test_criteria_table_lists_rules_in_order_with_their_source() -> None:
 def test_missing_criteria_file_names_the_profile_key(tmp_path: Path) -> None:
     with pytest.raises(CriteriaError, match="steps.curation.criteria"):
         load_criteria(tmp_path / "nope.yaml")
+
+
+def _paired_table() -> pd.DataFrame:
+    """B and D lack their FLAIR / WMH mask; C does too but motion excludes it
+    first; E is a clinical subject, which is never registered."""
+    images = {"flair_path": "flair.nii.gz", "wmh_mask_path": "wmh.nii.gz"}
+    return _table([
+        {"subject_id": "A", "cohort": "train", **images},
+        {"subject_id": "B", "cohort": "train", **images, "flair_path": None},
+        {"subject_id": "C", "cohort": "internal", **images, "wmh_mask_path": None,
+         "motion_artifact": True},
+        {"subject_id": "D", "cohort": "external", **images, "wmh_mask_path": None,
+         "contrast_ct": True},
+        {"subject_id": "E", "cohort": "clinical", "flair_path": None, "wmh_mask_path": None},
+    ])
+
+
+def test_missing_flair_is_excluded_just_before_registration() -> None:
+    criteria = load_criteria()
+    pending = apply_criteria(_paired_table(), criteria)
+    # D also has a contrast CT, a later rule: the missing FLAIR comes first,
+    # as the registration it prevents does.
+    assert list(pending["exclusion"]) == ["", MISSING_FLAIR, "motion_artifact", MISSING_FLAIR, ""]
+    assert list(pending["status"]) == ["pending", "excluded", "excluded", "excluded", "included"]
+    assert pending.loc[1, "reason"] == MISSING_FLAIR_REASON
+    assert pending.loc[1, "pending"] == "", "never pending: no QC can decide it"
+    register = registration_candidates(pending, criteria, missing_flair="exclude")
+    assert list(register) == [True, False, False, False, False]
+    # Without a policy (the curation notebook, after the cascade checked) the
+    # candidates are the same.
+    assert list(registration_candidates(pending, criteria)) == list(register)
+    final = apply_criteria(_paired_table(), criteria, decided={"registration_error": []})
+    flow = flow_counts(final, criteria)
+    dev = flow[flow["group"] == "development"].set_index("step")
+    steps = list(dev.index)
+    assert steps.index(MISSING_FLAIR) == steps.index("registration_error") - 1
+    assert dev.at[MISSING_FLAIR, "n"] == 1 and dev.at[MISSING_FLAIR, "text"] == MISSING_FLAIR_REASON
+    for group, rows in flow.groupby("group"):
+        n = rows.set_index("step")["n"]
+        assert n["identified"] == n["analysed"] + n.drop(["identified", "analysed"]).sum(), group
+    # The box appears only where a subject was excluded for it (the paper's
+    # flowchart has none).
+    assert MISSING_FLAIR not in set(flow.loc[flow["group"] == "clinical", "step"])
+    plain = flow_counts(apply_criteria(_paired_table().iloc[[0, 4]], criteria), criteria)
+    assert MISSING_FLAIR not in set(plain["step"])
+
+
+def test_missing_flair_policy_error_names_manifest_subjects_and_knob() -> None:
+    criteria = load_criteria()
+    pending = apply_criteria(_paired_table(), criteria)
+    with pytest.raises(MissingFlairError) as info:
+        registration_candidates(pending, criteria, missing_flair="error",
+                                manifest="data/manifest.csv")
+    message = str(info.value)
+    assert message.startswith("data/manifest.csv: 2 subject(s)")
+    assert "B (train)" in message and "D (external)" in message
+    assert "C (internal)" not in message, "excluded for motion before registration"
+    assert "steps.registration.missing_flair: exclude" in message
+    # Complete pairs pass the error policy.
+    complete = apply_criteria(_paired_table().iloc[[0, 2, 4]], criteria)
+    assert list(registration_candidates(complete, criteria, missing_flair="error")) == \
+        [True, False, False]
+    with pytest.raises(ValueError, match="must be one of error, exclude"):
+        registration_candidates(pending, criteria, missing_flair="skip")

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from leukoct.config import load_profile
-from leukoct.pseudolabels import collect_qc, registration_decisions, registration_settings
+from leukoct.pseudolabels import (collect_qc, missing_flair_policy, registration_decisions,
+                                  registration_settings, sweep_results)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,3 +50,78 @@ def test_decisions_refuse_a_subject_without_qc() -> None:
     assert registration_decisions(qc, cascade) == {"registration_error": ["B"]}
     with pytest.raises(ValueError, match="first: B"):
         registration_decisions(qc.iloc[:1], cascade)
+
+
+def test_missing_flair_policy_is_in_every_profile_and_checked(tmp_path: Path) -> None:
+    for name in ("ci", "demo", "paper", "real"):
+        assert missing_flair_policy(load_profile(name, root=ROOT)) == "error", name
+    profile = load_profile("ci", root=ROOT)
+    profile.steps["registration"] = {**profile.steps["registration"], "missing_flair": "skip"}
+    with pytest.raises(ValueError, match="steps.registration.missing_flair must be one of"):
+        missing_flair_policy(profile)
+    # Not a registration setting: RegistrationSettings (extra="forbid") would
+    # refuse it, so this call fails if the knob leaks into the ANTs settings.
+    assert registration_settings(load_profile("ci", root=ROOT)).threshold == 0.0
+
+
+def _curate(tmp_path: Path, manifest: Path, policy: str, monkeypatch):
+    """Run `leukoct curate` on ``manifest`` with the subject S-001 (train)
+    stripped of its FLAIR.  The manifest schema itself still requires a FLAIR
+    in the paired cohorts, so the FLAIR is removed after validation."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from leukoct import manifest as manifest_module
+    from leukoct.cli import app
+
+    real = manifest_module.load_manifest
+
+    def without_flair(path, verify_checksums=True):
+        table = real(path, verify_checksums)
+        table.loc[table["subject_id"] == "S-001", "flair_path"] = None
+        return table
+
+    monkeypatch.setattr(manifest_module, "load_manifest", without_flair)
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
+    raw = yaml.safe_load((ROOT / "profiles" / "ci.yaml").read_text(encoding="utf-8"))
+    raw["data"]["manifest"] = str(manifest)
+    raw["outputs"] = {k: str(tmp_path / policy / k) for k in ("root", "figures", "book")}
+    raw["steps"]["registration"]["missing_flair"] = policy
+    path = tmp_path / f"{policy}.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = CliRunner().invoke(app, ["curate", "--profile", str(path)])
+    return result, tmp_path / policy / "root" / "curation" / "cascade.csv"
+
+
+def test_curate_stops_on_a_missing_flair_by_default(tmp_path: Path, manifest_path: Path,
+                                                    monkeypatch) -> None:
+    result, cascade = _curate(tmp_path, manifest_path, "error", monkeypatch)
+    assert result.exit_code == 1
+    assert str(manifest_path) in result.output and "S-001 (train)" in result.output
+    assert "steps.registration.missing_flair: exclude" in result.output
+    assert not cascade.exists(), "no cascade, so no registration job starts"
+
+
+def test_curate_excludes_a_missing_flair_when_the_profile_says_so(tmp_path: Path,
+                                                                  manifest_path: Path,
+                                                                  monkeypatch) -> None:
+    result, cascade = _curate(tmp_path, manifest_path, "exclude", monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "1 excluded for a missing FLAIR" in result.output
+    table = pd.read_csv(cascade, keep_default_na=False).set_index("subject_id")
+    assert table.at["S-001", "exclusion"] == "missing_flair"
+    assert table.at["S-001", "reason"] == "FLAIR or WMH mask not available"
+    assert table.at["S-001", "status"] == "excluded"
+    assert list(table["register"]) == [False, True, False], "S-002 (external) is registered"
+
+
+def test_sweep_results_are_read_with_their_provenance(tmp_path: Path) -> None:
+    assert sweep_results(tmp_path) is None, "no benchmark run: the chapter says how to run it"
+    path = tmp_path / "benchmarks" / "results" / "registration_sweep.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("# date: 2026-01-01; 2 cores\n# data: build/demo/data (6 subjects)\n"
+                    "config,wall_s,ideal_05\nrigid-2mm,2.6,0.61\nsynr-2mm-default,7.5,0.66\n")
+    table, notes = sweep_results(tmp_path)
+    assert notes == ["date: 2026-01-01; 2 cores", "data: build/demo/data (6 subjects)"]
+    assert list(table.index) == ["rigid-2mm", "synr-2mm-default"]
+    assert table.at["synr-2mm-default", "ideal_05"] == 0.66

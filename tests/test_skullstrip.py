@@ -8,6 +8,7 @@ lesion blobs placed asymmetrically, so that a rotation is identifiable.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import ndimage
 
@@ -134,3 +135,101 @@ def test_flair_brain_mask_rejects_empty_image() -> None:
 def test_ball_is_in_millimetres() -> None:
     assert ball(3.0, (1.0, 1.0, 5.0)).shape == (7, 7, 1)  # thick slices: in-plane only
     assert ball(3.0, (1.5, 1.5, 1.5)).shape == (5, 5, 5)
+
+
+# --- on the digital twin's CTs, against the twin's true brain ----------------------------------
+
+#: The cranial cavity reaches this far outside the twin's brain: its CSF rim
+#: (``subarachnoid_mm`` = 1.5 mm) plus one in-plane voxel (1.5 mm) of partial
+#: volume.  A mask voxel farther out lies in the skull or the scalp.
+CAVITY_MM = 3.0
+#: Above this a voxel is bone (twin: diploe 650, cortex 1150 HU; brain, CSF,
+#: scalp and blood all stay below 100 HU, enhancing vessels at 160 HU).
+BONE_HU = 300.0
+
+
+def strip_scores(hu: np.ndarray, spacing, mask: np.ndarray, brain: np.ndarray) -> dict[str, float]:
+    """How a brain mask compares with the true brain: the share of the true
+    brain it keeps, and the shares of its voxels that lie outside the cranial
+    cavity (> ``CAVITY_MM`` from the brain) or are bone (> ``BONE_HU``)."""
+    outside = ndimage.distance_transform_edt(~brain, sampling=spacing) > CAVITY_MM
+    n = max(int(mask.sum()), 1)
+    return {"kept": float((mask & brain).sum() / brain.sum()),
+            "outside": float((mask & outside).sum() / n),
+            "bone": float((mask & (hu > BONE_HU)).sum() / n)}
+
+
+def _twin_cts(study) -> list[tuple[str, str]]:
+    from leukoct.manifest import load_manifest
+    from leukoct.twin.calibration import read_truth
+
+    manifest = load_manifest(study / "manifest.csv")
+    truth = read_truth(study)
+    rows = manifest[manifest["ct_path"].notna()]
+    # Severe motion is excluded before registration in every dataset that is
+    # registered (criteria: motion_artifact precedes registration_error), and
+    # the twin's motion ghost adds ~100-300 HU of smeared skull to the brain
+    # edge along the phase direction: no HU window can tell that brain from
+    # bone (the strip keeps 85-87 % of the brain on those CTs), so they are
+    # not the population the 95 % target is about.
+    reasons = truth.loc[rows["subject_id"], "exclusion_reason"].to_numpy()
+    return [(s, p) for s, p, r in zip(rows["subject_id"], rows["ct_path"], reasons)
+            if r != "motion_artifact"]
+
+
+@pytest.fixture(scope="module")
+def demo_grid_study(tmp_path_factory: pytest.TempPathFactory):
+    """A few twin subjects on the demo profile's 1.5 mm CT grid (about 15 s).
+
+    The ci study's 2 mm voxels are coarser than the 1.5 mm bone margin, so the
+    margin's in-plane effect (which cost 5-6 % of the brain on the demo grid
+    before the margin was given back) is only visible here.
+    """
+    from leukoct.twin import TwinSettings, generate_study
+
+    settings = TwinSettings(development=3, external=2, us=1, clinical=0, atlas_resolution_mm=2,
+                            ct_inplane_mm=1.5, workers=1)
+    out = tmp_path_factory.mktemp("demo_grid_study")
+    generate_study(settings, out, seed=11, workers=1, progress=False)
+    return out
+
+
+@pytest.mark.parametrize("study", ["ci_study", "demo_grid_study"])
+def test_ct_brain_mask_on_twin_cts_keeps_the_brain_and_drops_the_skull(study, request) -> None:
+    from leukoct.images import load_volume
+    from leukoct.twin.calibration import truth_mask_path
+
+    folder = request.getfixturevalue(study)
+    cts = _twin_cts(folder)
+    assert len(cts) >= 4, "CTs of several slice thicknesses"
+    scores = {}
+    for subject, path in cts:
+        ct = load_volume(folder / path)
+        brain = load_volume(truth_mask_path(folder, subject, "ct", "brain")).data > 0
+        scores[subject] = strip_scores(ct.data, ct.spacing, ct_brain_mask(ct.data, ct.spacing),
+                                       brain)
+    table = pd.DataFrame(scores).T
+    # Measured (all non-motion CTs): ci 2 mm grid kept 0.970-0.988; demo
+    # 1.5 mm grid kept 0.96-0.99 (0.92-0.95 before the margin was given back);
+    # outside the cavity < 0.4 %, bone < 0.5 % of the mask on both.
+    assert (table["kept"] >= 0.95).all(), table.sort_values("kept").head()
+    assert (table["outside"] < 0.01).all(), table.sort_values("outside").tail()
+    assert (table["bone"] < 0.005).all(), table.sort_values("bone").tail()
+
+
+def test_twin_strip_scores_fail_a_mask_with_skull_or_without_its_rim(ci_study) -> None:
+    """The criteria above must fail the masks they exist to reject."""
+    from leukoct.images import load_volume
+    from leukoct.twin.calibration import truth_mask_path
+
+    subject, path = _twin_cts(ci_study)[0]
+    ct = load_volume(ci_study / path)
+    brain = load_volume(truth_mask_path(ci_study, subject, "ct", "brain")).data > 0
+    # The whole head (skull and scalp kept): the skull criteria fail.
+    head = np.stack([ndimage.binary_fill_holes(s) for s in np.moveaxis(ct.data > -500, 2, 0)], 2)
+    with_skull = strip_scores(ct.data, ct.spacing, head, brain)
+    assert with_skull["kept"] > 0.99
+    assert with_skull["outside"] > 0.2 and with_skull["bone"] > 0.05
+    # A mask 4 mm too small all round: the 95 % criterion fails.
+    eroded = ndimage.binary_erosion(brain, ball(4.0, ct.spacing))
+    assert strip_scores(ct.data, ct.spacing, eroded, brain)["kept"] < 0.95

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,3 +139,117 @@ def test_paper_sized_twin_matches_the_other_cohorts_text() -> None:
     assert abs(clinical["age"].mean() - 69.3) < 3 * 13.0 / np.sqrt(867)
     q1, med, q3 = np.percentile(clinical["la_volume_ml"], [25, 50, 75])
     assert abs(med / 11.2 - 1) < 0.15 and abs(q1 / 6.2 - 1) < 0.25 and abs(q3 / 20.5 - 1) < 0.25
+
+
+# --- registration truth: the true brain and the ideal pseudo-label on the CT grid ---------------
+
+def _nifti_data(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    image = nib.load(str(path))
+    return np.asanyarray(image.dataobj), image.affine
+
+
+def test_true_brain_lies_on_the_ct_brain(ci, ci_study: Path) -> None:
+    manifest, truth = ci
+    with_ct = manifest[manifest["ct_path"].notna()]
+    assert len(with_ct) == int(truth["has_ct"].astype(bool).sum())
+    for subject, ct_path in zip(with_ct["subject_id"], with_ct["ct_path"]):
+        hu, affine = _nifti_data(Path(ct_path))
+        brain, brain_affine = _nifti_data(cal.truth_mask_path(ci_study, subject, "ct", "brain"))
+        assert brain.shape == hu.shape and np.allclose(brain_affine, affine), subject
+        brain = brain > 0
+        # Independent of how the mask was made: the CT itself must show brain
+        # tissue (GM 38, WM 28, CSF 7 HU) under it, and no bone -- except where
+        # a planted motion artefact smears the skull's ghost over the brain.
+        assert 15 <= np.median(hu[brain]) <= 40, subject
+        motion = bool(manifest.set_index("subject_id").at[subject, "motion_artifact"])
+        assert (hu[brain] > 300).mean() < (0.05 if motion else 0.002), subject
+        lesion, _ = _nifti_data(cal.truth_mask_path(ci_study, subject, "ct"))
+        assert (brain[lesion > 0]).mean() >= 0.99, "the true lesion lies in the brain"
+
+
+def test_ideal_pseudolabel_is_the_software_mask_moved_by_the_true_pose(ci, ci_study: Path) -> None:
+    manifest, truth = ci
+    paired = manifest[manifest["flair_path"].notna()]
+    assert len(paired) == 12
+    for subject, ct_path in zip(paired["subject_id"], paired["ct_path"]):
+        ideal, affine = _nifti_data(cal.truth_mask_path(ci_study, subject, "ct", "wmh"))
+        lesion, lesion_affine = _nifti_data(cal.truth_mask_path(ci_study, subject, "ct"))
+        assert ideal.shape == lesion.shape and np.allclose(affine, lesion_affine)
+        ideal, lesion = ideal > 0, lesion > 0
+        voxel_ml = float(np.prod(nib.load(ct_path).header.get_zooms()[:3])) / 1000.0
+        row = truth.loc[subject]
+        if not row["ct_missing"]:  # a truncated CT keeps part of the mask only
+            # Same volume as the software mask on its FLAIR grid (truth table),
+            # up to the rounding to one voxel on either grid.
+            assert abs(ideal.sum() * voxel_ml - row["wmh_software_ml"]) < 0.05, subject
+        # Same overlap with the true lesion as on FLAIR, where the generator
+        # measured it (wmh_software_dice): only the grid differs.  A mask in the
+        # wrong place or pose would overlap far less; the lesion itself, fully.
+        overlap = 2.0 * (ideal & lesion).sum() / (ideal.sum() + lesion.sum())
+        assert abs(overlap - row["wmh_software_dice"]) < 0.06, (subject, overlap)
+    clinical = manifest.loc[manifest["cohort"] == "clinical", "subject_id"].iloc[0]
+    with pytest.raises(FileNotFoundError, match="ideal pseudo-label"):
+        cal.truth_mask_path(ci_study, clinical, "ct", "wmh")
+
+
+def test_truth_mask_path_refuses_unknown_kinds_and_grids(ci_study: Path) -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        cal.truth_mask_path(ci_study, "TW-DEV-0001", "ct", "skull")
+    with pytest.raises(ValueError, match="on the ct grid only"):
+        cal.truth_mask_path(ci_study, "TW-DEV-0001", "flair", "brain")
+    with pytest.raises(ValueError, match="on the ct and flair grid"):
+        cal.truth_mask_path(ci_study, "TW-DEV-0001", "mni", "lesion")
+    assert cal.truth_mask_path(ci_study, "TW-DEV-0001", "flair").name == \
+        "TW-DEV-0001_lesion_flair.nii.gz", "the default kind is the true lesion"
+
+
+def _save(path: Path, data: np.ndarray, spacing=(1.0, 1.0, 5.0)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(data, np.diag([*spacing, 1.0])), str(path))
+    return path
+
+
+def test_pseudolabel_accuracy_on_a_hand_made_case(tmp_path: Path) -> None:
+    shape = (10, 10, 4)                                  # 1 x 1 x 5 mm: 0.005 mL per voxel
+    lesion, ideal, probability = (np.zeros(shape, np.float32) for _ in range(3))
+    lesion[0:4, 0:5, 0] = 1                              # 20 voxels
+    ideal[2:6, 0:5, 0] = 1                               # 20 voxels, 10 shared with the lesion
+    probability[2:6, 0:5, 0] = 1.0                       # the ideal label, exactly ...
+    probability[6:8, 0:5, 0] = 0.2                       # ... plus a 10-voxel linear smear
+    _save(tmp_path / "truth" / "S1_lesion_ct.nii.gz", lesion.astype(np.uint8))
+    _save(tmp_path / "truth" / "S1_wmh_ct.nii.gz", ideal.astype(np.uint8))
+    prob = _save(tmp_path / "reg" / "S1.nii.gz", probability)
+    pd.DataFrame({"subject_id": ["S1", "S2"], "cohort": ["train", "train"],
+                  "exclusion_reason": ["", "motion_artifact"],
+                  "wmh_software_dice": [0.7, 0.6]}).to_csv(tmp_path / "truth" / "subjects.csv",
+                                                           index=False)
+    row = cal.pseudolabel_accuracy(tmp_path, {"S1": prob}, threshold=0.0).iloc[0]
+    assert row["true_ml"] == pytest.approx(0.1) and row["ideal_ml"] == pytest.approx(0.1)
+    assert row["pseudo_ml_t"] == pytest.approx(0.15) and row["pseudo_ml_05"] == pytest.approx(0.1)
+    assert row["dice_ideal_vs_truth"] == pytest.approx(2 * 10 / 40)
+    assert row["dice_vs_ideal_t"] == pytest.approx(2 * 20 / 50)     # the smear costs 0.2
+    assert row["dice_vs_ideal_05"] == pytest.approx(1.0)            # perfect registration
+    assert row["dice_vs_truth_t"] == pytest.approx(2 * 10 / 50)
+    assert row["dice_vs_truth_05"] == pytest.approx(2 * 10 / 40)
+    assert row["software_dice_flair"] == 0.7
+    budget = cal.error_budget(cal.pseudolabel_accuracy(tmp_path, {"S1": prob}))
+    assert budget.loc["registration: pseudo-label (p > 0) vs ideal pseudo-label",
+                      "mean"] == pytest.approx(0.8)
+    assert set(budget["n"]) == {1}
+    # A map on another grid is refused, not compared voxel by voxel.
+    other = _save(tmp_path / "reg" / "S1_2mm.nii.gz", probability, spacing=(2.0, 2.0, 5.0))
+    with pytest.raises(ValueError, match="not on the CT grid of S1"):
+        cal.pseudolabel_accuracy(tmp_path, {"S1": other})
+
+
+def test_pseudolabel_accuracy_reads_the_twins_files(ci, ci_study: Path) -> None:
+    manifest, truth = ci
+    subjects = list(manifest.loc[manifest["flair_path"].notna(), "subject_id"][:3])
+    # A registration that lands exactly on the ideal label scores 1 against it,
+    # and against the truth scores what the FLAIR segmentation allows.
+    ideal = {s: cal.truth_mask_path(ci_study, s, "ct", "wmh") for s in subjects}
+    table = cal.pseudolabel_accuracy(ci_study, ideal).set_index("subject_id")
+    assert (table["dice_vs_ideal_t"] == 1.0).all() and (table["dice_vs_ideal_05"] == 1.0).all()
+    assert np.allclose(table["dice_vs_truth_05"], table["dice_ideal_vs_truth"])
+    assert (table["dice_ideal_vs_truth"] < 0.9).all(), "the software mask is not the truth"
+    assert list(table["cohort"]) == list(truth.loc[subjects, "cohort"])

@@ -101,20 +101,35 @@ def curate(
     profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
 ) -> None:
     """Apply the exclusion cascade (registration errors pending) and list the
-    subjects the registration step must register."""
+    subjects the registration step must register.
+
+    A subject to register without FLAIR or WMH mask stops the cascade (exit
+    status 1, naming it) unless the profile sets
+    ``steps.registration.missing_flair: exclude``, which excludes it.
+    """
     from leukoct.config import load_profile
-    from leukoct.curation import apply_criteria, load_criteria, registration_candidates
+    from leukoct.curation import (MISSING_FLAIR, MissingFlairError, apply_criteria,
+                                  load_criteria, registration_candidates)
     from leukoct.manifest import load_manifest
-    from leukoct.pseudolabels import cascade_path
+    from leukoct.pseudolabels import cascade_path, missing_flair_policy
 
     prof = load_profile(profile)
     rules = load_criteria(prof.steps.get("curation", {}).get("criteria"))
+    policy = missing_flair_policy(prof)
     cascade = apply_criteria(load_manifest(prof.manifest), rules)
-    cascade["register"] = registration_candidates(cascade, rules)
+    try:
+        cascade["register"] = registration_candidates(cascade, rules, missing_flair=policy,
+                                                      manifest=prof.manifest)
+    except MissingFlairError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
     out = cascade_path(prof)
     out.parent.mkdir(parents=True, exist_ok=True)
     cascade.to_csv(out, index=False)
-    typer.echo(f"cascade written: {out} ({int(cascade['register'].sum())} to register)")
+    excluded = int((cascade["exclusion"] == MISSING_FLAIR).sum())
+    typer.echo(f"cascade written: {out} ({int(cascade['register'].sum())} to register"
+               + (f", {excluded} excluded for a missing FLAIR or WMH mask" if excluded else "")
+               + ")")
 
 
 @app.command("register")

@@ -11,6 +11,14 @@ and reason.
 One rule, *registration error*, is not a manifest column: the registration
 step's quality control decides it.  Until its decisions are passed in, the
 subjects it would judge are marked *pending*.
+
+A subject the registration step would judge but cannot register, because
+its FLAIR or its WMH mask is missing, is excluded just before that rule as
+*FLAIR or WMH mask not available* (:data:`MISSING_FLAIR`).  Whether that is
+allowed is the profile's ``steps.registration.missing_flair`` policy, which
+:func:`registration_candidates` enforces for the workflow's cascade:
+``error`` (default) stops it, naming the subjects; ``exclude`` lets them be
+excluded and counted in Figure 1.
 """
 
 from __future__ import annotations
@@ -31,9 +39,23 @@ from leukoct.schema import COHORTS
 #: Subject status in the curated table.
 INCLUDED, EXCLUDED, PENDING = "included", "excluded", "pending"
 
+#: Exclusion id (not a criterion of the criteria file) of a subject that a
+#: registration-decided rule would judge but that has no FLAIR or WMH mask.
+MISSING_FLAIR = "missing_flair"
+MISSING_FLAIR_REASON = "FLAIR or WMH mask not available"
+#: Manifest columns the registration step needs besides the CT.
+REGISTRATION_INPUTS: tuple[str, ...] = ("flair_path", "wmh_mask_path")
+#: Values of the profile knob ``steps.registration.missing_flair``.
+MISSING_FLAIR_POLICIES: tuple[str, ...] = ("error", "exclude")
+
 
 class CriteriaError(ValueError):
     """The criteria file is invalid; the message names the file and the entry."""
+
+
+class MissingFlairError(ValueError):
+    """A subject to register has no FLAIR or WMH mask and the profile's policy
+    is ``error``; the message names the manifest, the subjects and the knob."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +262,15 @@ def apply_criteria(table: pd.DataFrame, criteria: Criteria,
         ``exclusion`` (rule id, ``""`` if none), ``reason`` (its wording),
         ``pending`` (rules still to decide, ``;``-separated) and ``unknown``
         (rules that could not be checked because the manifest cell is empty).
+
+    Notes
+    -----
+    Just before a rule decided by the registration step, subjects still in
+    the cohort whose manifest lacks ``flair_path`` or ``wmh_mask_path`` are
+    excluded under :data:`MISSING_FLAIR` (the step cannot judge them; they
+    are never *pending*).  A table without those columns is not checked.
+    Whether such a subject may exist at all is the cascade's policy
+    (:func:`registration_candidates`).
     """
     decided = {k: set(v) for k, v in (decided or {}).items()}
     for cid in decided:
@@ -262,6 +293,11 @@ def apply_criteria(table: pd.DataFrame, criteria: Criteria,
         open_ = np.ones(rows.size, dtype=bool)          # not excluded yet
         for cid in group.order:
             rule = criteria.criteria[cid]
+            if rule.decided_by == "registration":
+                unpaired = _lacks_registration_inputs(sub) & open_
+                out.loc[rows[unpaired], ["status", "exclusion", "reason"]] = \
+                    [EXCLUDED, MISSING_FLAIR, MISSING_FLAIR_REASON]
+                open_ &= ~unpaired
             if rule.decided_by is not None:
                 if cid in decided:
                     hit = sub["subject_id"].astype(str).isin(decided[cid]).to_numpy()
@@ -287,21 +323,75 @@ def _append(column: pd.Series, value: str) -> pd.Series:
     return column.where(column == "", column + ";") + value
 
 
+def _lacks_registration_inputs(table: pd.DataFrame) -> np.ndarray:
+    """Rows whose FLAIR or WMH mask path is empty (False where the table has
+    no such column: nothing to check)."""
+    lacking = np.zeros(len(table), dtype=bool)
+    for column in REGISTRATION_INPUTS:
+        if column in table.columns:
+            lacking |= table[column].isna().to_numpy()
+    return lacking
+
+
 def registration_candidates(curated: pd.DataFrame, criteria: Criteria,
-                            rule: str = "registration_error") -> pd.Series:
+                            rule: str = "registration_error", *,
+                            missing_flair: str | None = None,
+                            manifest: str | os.PathLike[str] | None = None) -> pd.Series:
     """Subjects the registration step must judge: those of groups applying
     ``rule`` that no *earlier* rule of their group excluded.
 
-    Returns a boolean Series aligned with ``curated``.  Subjects excluded by
-    rules *after* ``rule`` are registered too, so that the final cascade
-    counts each subject under the first rule it meets, as the paper did.
+    Subjects excluded by rules *after* ``rule`` are registered too, so that
+    the final cascade counts each subject under the first rule it meets, as
+    the paper did.  Subjects without a FLAIR or WMH mask
+    (:data:`MISSING_FLAIR`, see :func:`apply_criteria`) cannot be registered
+    and are never candidates.
+
+    Parameters
+    ----------
+    curated
+        :func:`apply_criteria` of the manifest.
+    criteria
+        The same :class:`Criteria`.
+    rule
+        The registration-decided rule.
+    missing_flair
+        The profile's ``steps.registration.missing_flair``: ``"error"`` raises
+        if any subject was excluded for a missing FLAIR or WMH mask,
+        ``"exclude"`` accepts the exclusion, ``None`` does not check (the
+        workflow's cascade, ``leukoct curate``, has checked already).
+    manifest
+        The manifest's path, named in the error.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with ``curated``, named ``register``.
+
+    Raises
+    ------
+    MissingFlairError
+        With ``missing_flair="error"`` and a subject lacking its FLAIR or WMH
+        mask: names the manifest, the subjects and the knob.
+    ValueError
+        For a policy other than ``error``, ``exclude`` or ``None``.
     """
+    if missing_flair is not None and missing_flair not in MISSING_FLAIR_POLICIES:
+        raise ValueError(f"steps.registration.missing_flair must be one of "
+                         f"{', '.join(MISSING_FLAIR_POLICIES)}, not {missing_flair!r}")
+    lacking = curated[curated["exclusion"] == MISSING_FLAIR]
+    if missing_flair == "error" and len(lacking):
+        names = ", ".join(f"{s} ({c})" for s, c in zip(lacking["subject_id"], lacking["cohort"]))
+        raise MissingFlairError(
+            f"{manifest or 'the manifest'}: {len(lacking)} subject(s) to register have no FLAIR "
+            f"or WMH mask (flair_path / wmh_mask_path empty): {names}. Add the images to the "
+            "manifest, or set steps.registration.missing_flair: exclude in the profile to "
+            f"exclude them ({MISSING_FLAIR_REASON!r} in Figure 1)")
     flags = np.zeros(len(curated), dtype=bool)
     for i, (group, exclusion) in enumerate(zip(curated["group"], curated["exclusion"])):
         order = criteria.groups[group].order
         if rule not in order:
             continue
-        before = order[: order.index(rule)]
+        before = (*order[: order.index(rule)], MISSING_FLAIR)
         flags[i] = exclusion not in before
     return pd.Series(flags, index=curated.index, name="register")
 
@@ -314,8 +404,9 @@ def flow_counts(curated: pd.DataFrame, criteria: Criteria) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``group``, ``label`` (the group's name), ``step``
-        (``identified`` / a rule id / ``pending`` / ``analysed``), ``text``
-        and ``n``.  Excluded counts sum with the analysed (and pending)
+        (``identified`` / a rule id / ``pending`` / ``analysed``; also
+        :data:`MISSING_FLAIR` before the registration rule where a subject
+        was excluded for it), ``text`` and ``n``.  Excluded counts sum with the analysed (and pending)
         counts to the identified count of each group.
     """
     rows = []
@@ -324,6 +415,11 @@ def flow_counts(curated: pd.DataFrame, criteria: Criteria) -> pd.DataFrame:
         rows.append((name, group.label, "identified", "Identified", len(g)))
         counts = g.loc[g["status"] == EXCLUDED, "exclusion"].value_counts()
         for cid in group.order:
+            # Listed only where it happened: the paper's flowchart has no such
+            # box, its cohorts being CT-FLAIR pairs by definition.
+            if criteria.criteria[cid].decided_by == "registration" and counts.get(MISSING_FLAIR):
+                rows.append((name, group.label, MISSING_FLAIR, MISSING_FLAIR_REASON,
+                             int(counts[MISSING_FLAIR])))
             text = criteria.reason(name, cid)
             if cid in set(g["pending"].str.split(";").explode()) and cid not in counts:
                 rows.append((name, group.label, cid, f"{text}: pending", np.nan))

@@ -20,7 +20,7 @@ from leukoct.manifest import load_manifest
 from leukoct.registration import RegistrationSettings, flag_registration_errors, register_pair
 
 #: Profile knobs of the step that are not registration settings.
-_STEP_ONLY = {"examples"}
+_STEP_ONLY = {"examples", "missing_flair"}
 
 
 def registration_settings(profile: Profile) -> RegistrationSettings:
@@ -29,6 +29,30 @@ def registration_settings(profile: Profile) -> RegistrationSettings:
     knobs = {k: v for k, v in profile.steps.get("registration", {}).items()
              if k not in _STEP_ONLY}
     return RegistrationSettings(**{"seed": profile.seed, **knobs})
+
+
+def missing_flair_policy(profile: Profile) -> str:
+    """The profile's ``steps.registration.missing_flair``: what the cascade does
+    with a subject to register that has no FLAIR or WMH mask.
+
+    Returns
+    -------
+    str
+        ``"error"`` (the default: stop, naming the subjects) or ``"exclude"``
+        (exclude them as :data:`leukoct.curation.MISSING_FLAIR`).
+
+    Raises
+    ------
+    ValueError
+        For any other value, naming the profile file and the key.
+    """
+    from leukoct.curation import MISSING_FLAIR_POLICIES
+
+    value = profile.steps.get("registration", {}).get("missing_flair", "error")
+    if value not in MISSING_FLAIR_POLICIES:
+        raise ValueError(f"{profile.path}: steps.registration.missing_flair must be one of "
+                         f"{', '.join(MISSING_FLAIR_POLICIES)}, not {value!r}")
+    return str(value)
 
 
 def step_dir(profile: Profile) -> Path:
@@ -66,7 +90,8 @@ def run_subject(profile: Profile, subject_id: str) -> dict:
     missing = [c for c in ("ct_path", "flair_path", "wmh_mask_path") if not isinstance(row[c], str)]
     if missing:
         raise KeyError(f"{profile.manifest}: subject {subject_id} has no {', '.join(missing)}; "
-                       "only paired subjects are registered")
+                       "only paired subjects are registered (the cascade, `leukoct curate`, "
+                       "excludes or refuses them: steps.registration.missing_flair)")
     out = subject_dir(profile, subject_id)
     result = register_pair(row["ct_path"], row["flair_path"], row["wmh_mask_path"],
                            settings=registration_settings(profile), out_dir=out,
@@ -123,3 +148,35 @@ def subject_files(profile_or_dir: Profile | Path, subject_id: str | None = None)
         raise FileNotFoundError(f"{folder}: no pseudo-label; run `leukoct register` for it")
     return {"probability": folder / PROBABILITY_FILE, "pseudolabel": folder / PSEUDOLABEL_FILE,
             "transforms": saved_transforms(folder)}
+
+
+#: Where ``benchmarks/registration_sweep.py`` writes its per-configuration means.
+SWEEP_RESULTS = Path("benchmarks") / "results" / "registration_sweep.csv"
+
+
+def sweep_results(root: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[str]] | None:
+    """The registration sweep as the benchmark measured it, for the chapter.
+
+    The book shows this table; it never re-runs the sweep (minutes per
+    configuration), so the numbers are those of the machine and date named in
+    the file's ``#`` lines.
+
+    Parameters
+    ----------
+    root
+        The project root (holding ``benchmarks/``).
+
+    Returns
+    -------
+    tuple or None
+        ``(table, notes)``: the means per configuration (index ``config``) and
+        the file's ``#`` lines without the ``#``; ``None`` when the benchmark
+        has not been run (no file).
+    """
+    path = Path(root) / SWEEP_RESULTS
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    notes = [line[1:].strip() for line in text.splitlines() if line.startswith("#")]
+    table = pd.read_csv(path, comment="#", index_col="config")
+    return table, notes

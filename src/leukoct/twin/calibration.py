@@ -10,6 +10,7 @@ values) is made by the cohort-curation step from the curated cohort.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -267,15 +268,165 @@ def vendor_contrast(manifest: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame
     return table.round(2)
 
 
-def truth_mask_path(study_dir: str | os.PathLike[str], subject_id: str, space: str) -> Path:
-    """Path of a subject's true LA mask on the ``"ct"`` or ``"flair"`` grid."""
-    if space not in ("ct", "flair"):
-        raise ValueError(f"space must be 'ct' or 'flair', not {space!r}")
-    path = Path(study_dir) / "truth" / f"{subject_id}_lesion_{space}.nii.gz"
+#: Truth masks a twin study writes: kind -> (file stem, grids it exists on, what it is).
+TRUTH_MASKS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "lesion": ("lesion", ("ct", "flair"), "true leukoaraiosis"),
+    "brain": ("brain", ("ct",), "true brain (parenchyma and ventricles, no CSF rim or skull)"),
+    "wmh": ("wmh", ("ct",), "ideal pseudo-label: the WMH-software mask carried onto the CT "
+            "by the true geometry (paired cohorts only)"),
+}
+
+
+def truth_mask_path(study_dir: str | os.PathLike[str], subject_id: str, space: str,
+                    kind: str = "lesion") -> Path:
+    """Path of one of a subject's truth masks.
+
+    Parameters
+    ----------
+    study_dir
+        The twin study's folder (holding ``truth/``).
+    subject_id
+        The subject.
+    space
+        The grid: ``"ct"`` or ``"flair"``.
+    kind
+        ``"lesion"`` (the true LA, both grids), ``"brain"`` (the true brain,
+        CT grid; every subject with a CT) or ``"wmh"`` (the ideal pseudo-label:
+        the simulated WMH-software mask put on the CT grid by the twin's true
+        geometry, i.e. what a perfect registration would make of it; paired
+        subjects only).
+
+    Returns
+    -------
+    pathlib.Path
+        ``truth/<id>_<kind>_<space>.nii.gz``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind`` or a grid that kind does not exist on.
+    FileNotFoundError
+        If the file is absent (no such subject, no CT or FLAIR, or a study
+        generated before that kind of truth was written).
+    """
+    if kind not in TRUTH_MASKS:
+        raise ValueError(f"kind must be one of {', '.join(TRUTH_MASKS)}, not {kind!r}")
+    stem, spaces, what = TRUTH_MASKS[kind]
+    if space not in spaces:
+        raise ValueError(f"the {kind} truth exists on the {' and '.join(spaces)} grid only, "
+                         f"not {space!r}")
+    path = Path(study_dir) / "truth" / f"{subject_id}_{stem}_{space}.nii.gz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: {subject_id} has no true lesion mask "
-                                f"on the {space} grid in this twin study")
+        raise FileNotFoundError(f"{path} not found: {subject_id} has no {what} on the {space} "
+                                "grid in this twin study (regenerate studies older than that "
+                                "truth file with `leukoct twin`)")
     return path
+
+
+def pseudolabel_accuracy(study_dir: str | os.PathLike[str],
+                         probabilities: Mapping[str, str | os.PathLike[str]],
+                         threshold: float = 0.0) -> pd.DataFrame:
+    """The pseudo-labels' error budget on the twin: FLAIR segmentation vs registration.
+
+    A pseudo-label differs from the true lesion for two reasons the twin can
+    separate: the WMH software's errors on FLAIR (its mask vs the true
+    lesion) and the registration's errors (where the mask lands on the CT).
+    The ideal pseudo-label (``truth/<id>_wmh_ct.nii.gz``) is the software
+    mask moved by the *true* geometry, so
+
+    * ``dice_ideal_vs_truth`` (ideal vs true lesion, CT grid) is the FLAIR
+      segmentation error alone, the ceiling of any registration;
+    * ``dice_vs_ideal_*`` (pseudo-label vs ideal) is the registration error
+      alone (registration truth);
+    * ``dice_vs_truth_*`` (pseudo-label vs true lesion) is both together.
+
+    Parameters
+    ----------
+    study_dir
+        The twin study's folder (``truth/subjects.csv`` and the truth masks).
+    probabilities
+        Subject id -> the registration's warped WMH probability map on the
+        subject's CT grid (``wmh_probability_ct.nii.gz``).
+    threshold
+        The profile's pseudo-label rule, probability > ``threshold`` (paper: 0);
+        every subject is also scored at p > 0.5.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject (in the mapping's order): ``subject_id``,
+        ``cohort``, volumes in mL (``true_ml``, ``ideal_ml``, ``pseudo_ml_t``
+        at the threshold, ``pseudo_ml_05`` at 0.5), ``software_dice_flair``
+        (``wmh_software_dice`` of the truth table), ``dice_ideal_vs_truth``,
+        ``dice_vs_ideal_t`` / ``dice_vs_ideal_05`` and ``dice_vs_truth_t`` /
+        ``dice_vs_truth_05``.  ``attrs["threshold"]`` holds ``threshold``.
+        A Dice of two empty masks is NaN (undefined), as in
+        :func:`leukoct.metrics.dice`.
+
+    Raises
+    ------
+    ValueError
+        If a probability map is not on its CT's grid (shape or affine differ).
+    FileNotFoundError
+        If a truth mask is missing (see :func:`truth_mask_path`).
+    """
+    from leukoct.images import load_volume
+    from leukoct.metrics import dice
+
+    truth = read_truth(study_dir)
+    rows = []
+    for subject, path in probabilities.items():
+        lesion = load_volume(truth_mask_path(study_dir, subject, "ct", "lesion"))
+        ideal = load_volume(truth_mask_path(study_dir, subject, "ct", "wmh")).data > 0
+        probability = load_volume(path)
+        if (probability.data.shape != lesion.data.shape
+                or not np.allclose(probability.affine, lesion.affine, atol=1e-3)):
+            raise ValueError(f"{path}: not on the CT grid of {subject} (shape "
+                             f"{probability.data.shape} vs {lesion.data.shape}, or the affine "
+                             "differs); pass the registration's probability map on the CT")
+        true = lesion.data > 0
+        voxel_ml = float(np.prod(lesion.spacing)) / 1000.0
+        at_t, at_05 = probability.data > threshold, probability.data > 0.5
+        rows.append({
+            "subject_id": subject, "cohort": truth.at[subject, "cohort"],
+            "true_ml": float(true.sum() * voxel_ml), "ideal_ml": float(ideal.sum() * voxel_ml),
+            "pseudo_ml_t": float(at_t.sum() * voxel_ml),
+            "pseudo_ml_05": float(at_05.sum() * voxel_ml),
+            "software_dice_flair": float(truth.at[subject, "wmh_software_dice"]),
+            "dice_ideal_vs_truth": dice(ideal, true),
+            "dice_vs_ideal_t": dice(at_t, ideal), "dice_vs_ideal_05": dice(at_05, ideal),
+            "dice_vs_truth_t": dice(at_t, true), "dice_vs_truth_05": dice(at_05, true),
+        })
+    columns = ["subject_id", "cohort", "true_ml", "ideal_ml", "pseudo_ml_t", "pseudo_ml_05",
+               "software_dice_flair", "dice_ideal_vs_truth", "dice_vs_ideal_t",
+               "dice_vs_ideal_05", "dice_vs_truth_t", "dice_vs_truth_05"]
+    table = pd.DataFrame(rows, columns=columns)
+    table.attrs["threshold"] = float(threshold)
+    return table
+
+
+def error_budget(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Mean and median of each Dice of :func:`pseudolabel_accuracy`, in words.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the comparison (what error it measures); columns ``mean``,
+        ``median``, ``min``, ``n`` (subjects with a defined Dice).
+    """
+    t = accuracy.attrs.get("threshold", 0.0)
+    labels = {
+        "software_dice_flair": "FLAIR segmentation: software mask vs true lesion (FLAIR grid)",
+        "dice_ideal_vs_truth": "FLAIR segmentation on CT: ideal pseudo-label vs true lesion",
+        "dice_vs_ideal_t": f"registration: pseudo-label (p > {t:g}) vs ideal pseudo-label",
+        "dice_vs_ideal_05": "registration: pseudo-label (p > 0.5) vs ideal pseudo-label",
+        "dice_vs_truth_t": f"both: pseudo-label (p > {t:g}) vs true lesion",
+        "dice_vs_truth_05": "both: pseudo-label (p > 0.5) vs true lesion",
+    }
+    rows = {label: {"mean": accuracy[c].mean(), "median": accuracy[c].median(),
+                    "min": accuracy[c].min(), "n": int(accuracy[c].notna().sum())}
+            for c, label in labels.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Dice")
 
 
 #: Groups of ``truth/subjects.csv`` columns (by prefix) and what they hold.

@@ -10,6 +10,9 @@ Layout written under ``out_dir``::
     images/<id>_manual.nii.gz         simulated expert CT mask (some external subjects)
     truth/<id>_lesion_ct.nii.gz       true LA on the CT grid
     truth/<id>_lesion_flair.nii.gz    true LA on the FLAIR grid
+    truth/<id>_brain_ct.nii.gz        true brain (parenchyma + ventricles) on the CT grid
+    truth/<id>_wmh_ct.nii.gz          ideal pseudo-label (paired cohorts): the WMH-software
+                                      mask carried onto the CT grid by the true geometry
     truth/subjects.csv                per-subject truth
     truth/parameters.yaml             the generative model's parameters
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,7 @@ from leukoct.schema import CHECKSUM_OF, COLUMNS, PAIRED_COHORTS
 from leukoct.twin import ct as ctsim
 from leukoct.twin import flair as flairsim
 from leukoct.twin import parameters as P
-from leukoct.twin.anatomy import PlaneWaves, make_anatomy
+from leukoct.twin.anatomy import Anatomy, PlaneWaves, make_anatomy
 from leukoct.twin.atlas import load_atlas
 from leukoct.twin.clinical import draw_cohort_tables
 from leukoct.twin.geometry import Grid, resample, rigid
@@ -65,6 +69,38 @@ Generated with seed {seed} and settings:
 {settings}
 ```
 """
+
+
+@dataclass(frozen=True)
+class CTFrame:
+    """Where a subject-space map lands on the subject's CT: the grid, the pose,
+    the partial-volume sub-slices, the slices kept and the written affine.
+
+    :meth:`binary` puts any subject-space mask on the CT exactly as the true
+    lesion is put there, so every CT-grid truth file shares one geometry.
+    """
+
+    grid: Grid
+    head_from_ct: np.ndarray
+    n_sub: int
+    keep: slice
+    affine: np.ndarray
+
+    @property
+    def voxel_ml(self) -> float:
+        """Volume of one CT voxel (mL)."""
+        return float(np.prod(self.grid.spacing)) / 1000.0
+
+    def fraction(self, volume: np.ndarray, anat: Anatomy) -> np.ndarray:
+        """Partial-volume fraction of a subject-space map on the full CT grid."""
+        return resample(volume, anat.affine, self.grid, self.head_from_ct, n_sub=self.n_sub)
+
+    def binary(self, mask: np.ndarray, anat: Anatomy) -> np.ndarray:
+        """A subject-space mask on the kept CT slices, with its volume preserved
+        (:func:`volume_preserving_mask`, as for the true lesion)."""
+        volume_ml = float(mask.sum() * anat.voxel_ml)
+        fraction = self.fraction(mask.astype(np.float32), anat)
+        return volume_preserving_mask(fraction, volume_ml, self.voxel_ml)[:, :, self.keep]
 
 
 def _flair_inplane(settings: TwinSettings) -> float:
@@ -175,6 +211,13 @@ def simulate_subject(task: dict[str, Any]) -> dict[str, Any]:
 
     files["ct_path"] = _write(out, "images", f"{sid}_ct.nii.gz", ct_img, ct_affine)
     _write(out, "truth", f"{sid}_lesion_ct.nii.gz", lesion_ct.astype(np.uint8), ct_affine)
+    frame = CTFrame(grid, head_from_ct, n_sub, keep, ct_affine)
+    # The true brain on the CT grid, for testing skull stripping.  A brain
+    # fraction > 0.5 (not a volume-preserving cut: the brain is one large
+    # body, so the 0.5 contour already has its volume).  No random draw here:
+    # every other file of the study stays bit-identical.
+    brain_ct = frame.fraction(anat.brain, anat)[:, :, keep] > 0.5
+    _write(out, "truth", f"{sid}_brain_ct.nii.gz", brain_ct.astype(np.uint8), ct_affine)
 
     if row["manual_mask"]:
         s = P.SEGMENTATION
@@ -188,14 +231,15 @@ def simulate_subject(task: dict[str, Any]) -> dict[str, Any]:
                                            manual_ct.astype(np.uint8), ct_affine)
 
     if task["paired"]:
-        files.update(_simulate_flair(task, row, anat, findings, la, layers, rng, head_from_ct, truth))
+        files.update(_simulate_flair(task, row, anat, findings, la, layers, rng, frame, truth))
     return {"files": files, "truth": truth}
 
 
 def _simulate_flair(task: dict[str, Any], row: dict[str, Any], anat: Any, findings: Any, la: Any,
-                    layers: Any, rng: np.random.Generator, head_from_ct: np.ndarray,
+                    layers: Any, rng: np.random.Generator, ct_frame: CTFrame,
                     truth: dict[str, Any]) -> dict[str, tuple[str, str]]:
     out, sid = Path(task["out_dir"]), row["subject_id"]
+    head_from_ct = ct_frame.head_from_ct
     f = P.FLAIR
     if row["registration_error"]:
         rot, shift = _registration_error_pose(rng)
@@ -239,6 +283,14 @@ def _simulate_flair(task: dict[str, Any], row: dict[str, Any], anat: Any, findin
              "wmh_mask_path": _write(out, "images", f"{sid}_wmh.nii.gz", wmh.astype(np.uint8),
                                      grid.affine)}
     _write(out, "truth", f"{sid}_lesion_flair.nii.gz", lesion.astype(np.uint8), grid.affine)
+    # The ideal pseudo-label: the software mask (subject space, before the
+    # FLAIR's pose, non-linear warp and thick slices) put on the CT by the
+    # CT's true geometry -- what a perfect registration of the WMH mask would
+    # give.  Pseudo-label vs this isolates the registration error from the
+    # FLAIR segmentation error (software vs truth).  Drawn after every random
+    # draw and drawing none, so the other files stay bit-identical.
+    _write(out, "truth", f"{sid}_wmh_ct.nii.gz", ct_frame.binary(software, anat).astype(np.uint8),
+           ct_frame.affine)
     return files
 
 
