@@ -116,7 +116,7 @@ class SubjectRecord(BaseModel):
         "SHA-256 of the CT file.", "run `leukoct manifest checksum PATH` to fill it",
         group="images"))
     flair_path: str | None = Field(default=None, **_meta(
-        "FLAIR MRI of the same admission (NIfTI). Required in the paired cohorts.",
+        "FLAIR MRI of the same admission (NIfTI). Needed in the paired cohorts: without it the registration step stops, or excludes the subject if the profile sets steps.registration.missing_flair: exclude.",
         "give the path of the FLAIR NIfTI, relative to the manifest's folder",
         group="images", example="images/TW-TRN-0001_flair.nii.gz"))
     flair_sha256: str | None = Field(default=None, **_meta(
@@ -124,7 +124,7 @@ class SubjectRecord(BaseModel):
         group="images"))
     wmh_mask_path: str | None = Field(default=None, **_meta(
         "WMH mask segmented on the FLAIR (FLAIR grid; 0 background, >0 lesion). "
-        "Required in the paired cohorts.",
+        "Needed in the paired cohorts, as flair_path.",
         "give the path of the FLAIR WMH mask NIfTI, relative to the manifest's folder",
         group="images", example="images/TW-TRN-0001_wmh.nii.gz"))
     wmh_mask_sha256: str | None = Field(default=None, **_meta(
@@ -243,11 +243,9 @@ class SubjectRecord(BaseModel):
     @model_validator(mode="after")
     def _cohort_requirements(self) -> "SubjectRecord":
         problems: list[str] = []
-        if self.cohort in PAIRED_COHORTS:
-            for column in ("flair_path", "wmh_mask_path"):
-                if getattr(self, column) is None:
-                    problems.append(
-                        f"{column}: required in the paired cohort {self.cohort!r}")
+        # A paired-cohort subject without FLAIR or WMH mask is valid data: the
+        # cascade stops with an error naming it, or excludes it as "missing
+        # FLAIR", as the profile's steps.registration.missing_flair says.
         for path_col in IMAGE_COLUMNS:
             sha_col = CHECKSUM_OF[path_col]
             if getattr(self, path_col) is not None and getattr(self, sha_col) is None:
