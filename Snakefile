@@ -36,8 +36,11 @@ STEPS = {step.stem: step.name for step in study_steps(PROFILE)}
 
 def papermill(step):
     """Shell command running one notebook with the profile's parameters."""
+    # The kernel draws figures inline whatever backend the caller exported
+    # (make exports Agg for the command-line jobs; Agg would drop every figure).
     return (
-        "papermill {input.notebook} {output.notebook} --kernel " + KERNEL
+        "MPLBACKEND=module://matplotlib_inline.backend_inline"
+        " papermill {input.notebook} {output.notebook} --kernel " + KERNEL
         + " --cwd " + str(ROOT / "notebooks")
         + " --parameters_yaml {params.parameters:q} --log-output --no-progress-bar"
         + " > {log} 2>&1"
