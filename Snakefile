@@ -157,10 +157,8 @@ rule register:
         qc=str(REGISTRATION / "subjects" / "{subject}" / "qc.json"),
     params:
         profile=str(PROFILE.path),
-        # Only what changes a registration: the chapter's and the cascade's
-        # knobs must not re-run every subject.
-        settings=json.dumps({k: v for k, v in PROFILE.steps.get("registration", {}).items()
-                             if k not in ("examples", "missing_flair")}, sort_keys=True),
+        # Only what changes a registration (not the chapter's or the cascade's knobs).
+        settings=pseudolabels.registration_settings(PROFILE).model_dump_json(),
     threads: int(PROFILE.steps.get("registration", {}).get("threads", 1))
     log:
         str(LOGS / "register" / "{subject}.log"),

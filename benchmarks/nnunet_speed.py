@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import time
 
@@ -76,8 +77,6 @@ def main() -> None:
     settings = predictions.training_settings(profile)
     folders = predictions.folders(profile)
     seg.use_folders(folders, settings.threads)
-    import os
-
     import torch
 
     os.environ["nnUNet_n_proc_DA"] = "0"

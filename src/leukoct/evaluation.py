@@ -303,10 +303,6 @@ def _path_getter(source: PathSource, name: str) -> Callable[[str], Path | None]:
     return resolve
 
 
-def _same_grid(a: Volume, b: Volume, atol: float) -> bool:
-    return a.data.shape == b.data.shape and np.allclose(a.affine, b.affine, atol=atol)
-
-
 def subject_overlaps(volumes: pd.DataFrame, label_path: PathSource,
                      truth_path: PathSource = None, manual_path: PathSource = None, *,
                      prediction_column: str = "predicted_mask",
@@ -413,7 +409,7 @@ def subject_overlaps(volumes: pd.DataFrame, label_path: PathSource,
         if loaded:
             first_kind, (first_path, first) = next(iter(loaded.items()))
             for kind, (path, volume) in loaded.items():
-                if not _same_grid(first, volume, atol):
+                if not first.same_grid(volume, atol):
                     raise ValueError(
                         f"{subject}: the {_MASKS[kind][1]} {path} and the "
                         f"{_MASKS[first_kind][1]} {first_path} are not on the same grid "

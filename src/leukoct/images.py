@@ -27,6 +27,11 @@ class Volume:
         """Volume of one voxel in mL (1 mL = 1000 mm³)."""
         return float(np.prod(self.spacing)) / 1000.0
 
+    def same_grid(self, other: "Volume", atol: float = 1e-3) -> bool:
+        """True when ``other`` has this volume's shape and (within ``atol`` mm) affine."""
+        return self.data.shape == other.data.shape and np.allclose(self.affine, other.affine,
+                                                                    atol=atol)
+
 
 def load_volume(path: str | os.PathLike[str], dtype: type = np.float32) -> Volume:
     """Load a NIfTI file reoriented to RAS+.

@@ -17,6 +17,7 @@ from leukoct import pseudolabels
 from leukoct import segmentation as seg
 from leukoct.config import Profile
 from leukoct.manifest import load_manifest
+from leukoct.registration import PSEUDOLABEL_FILE
 from leukoct.volumes import volume_table
 
 #: Curation groups predicted, one workflow job each.
@@ -25,15 +26,13 @@ GROUPS = ("development", "external", "us", "clinical")
 
 def training_settings(profile: Profile) -> seg.TrainingSettings:
     """The profile's ``steps.training`` knobs, with its seed and threads."""
-    knobs = dict(profile.steps.get("training", {}))
-    knobs.pop("examples", None)  # the chapter's, not nnU-Net's
+    knobs = profile.steps.get("training", {})
     return seg.TrainingSettings(**{"seed": profile.seed, "threads": profile.threads, **knobs})
 
 
 def inference_settings(profile: Profile) -> seg.InferenceSettings:
     """The profile's ``steps.inference`` knobs, with its threads."""
-    knobs = dict(profile.steps.get("inference", {}))
-    knobs.pop("examples", None)
+    knobs = profile.steps.get("inference", {})
     return seg.InferenceSettings(**{"threads": profile.threads, **knobs})
 
 
@@ -48,7 +47,7 @@ def curated_path(profile: Profile) -> Path:
 
 def label_path(profile: Profile, subject_id: str) -> Path:
     """A subject's CT pseudo-label, written by the registration step."""
-    return pseudolabels.subject_dir(profile, subject_id) / "wmh_pseudolabel_ct.nii.gz"
+    return pseudolabels.subject_dir(profile, subject_id) / PSEUDOLABEL_FILE
 
 
 def export(profile: Profile) -> pd.DataFrame:

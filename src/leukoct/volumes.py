@@ -72,7 +72,6 @@ def volume_table(predictions: pd.DataFrame, curated: pd.DataFrame, manifest: pd.
             columns={"la_volume_ct_ml": "true_ml"}), on="subject_id", how="left",
             validate="one_to_one")
     order = {g: i for i, g in enumerate(dict.fromkeys(curated["group"]))}
-    table = table.reindex(columns=list(COLUMNS))
-    return (table.sort_values(["group", "subject_id"], key=lambda s: s.map(order) if s.name == "group" else s,
-                              kind="stable")
-            .reset_index(drop=True))
+    table = (table.assign(_order=table["group"].map(order))
+             .sort_values(["_order", "subject_id"], kind="stable"))
+    return table.reindex(columns=list(COLUMNS)).reset_index(drop=True)

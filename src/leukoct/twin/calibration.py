@@ -370,7 +370,7 @@ def pseudolabel_accuracy(study_dir: str | os.PathLike[str],
     FileNotFoundError
         If a truth mask is missing (see :func:`truth_mask_path`).
     """
-    from leukoct.images import load_volume
+    from leukoct.images import load_volume, mask_volume_ml
     from leukoct.metrics import dice
 
     truth = read_truth(study_dir)
@@ -379,19 +379,17 @@ def pseudolabel_accuracy(study_dir: str | os.PathLike[str],
         lesion = load_volume(truth_mask_path(study_dir, subject, "ct", "lesion"))
         ideal = load_volume(truth_mask_path(study_dir, subject, "ct", "wmh")).data > 0
         probability = load_volume(path)
-        if (probability.data.shape != lesion.data.shape
-                or not np.allclose(probability.affine, lesion.affine, atol=1e-3)):
+        if not probability.same_grid(lesion):
             raise ValueError(f"{path}: not on the CT grid of {subject} (shape "
                              f"{probability.data.shape} vs {lesion.data.shape}, or the affine "
                              "differs); pass the registration's probability map on the CT")
         true = lesion.data > 0
-        voxel_ml = float(np.prod(lesion.spacing)) / 1000.0
         at_t, at_05 = probability.data > threshold, probability.data > 0.5
         rows.append({
             "subject_id": subject, "cohort": truth.at[subject, "cohort"],
-            "true_ml": float(true.sum() * voxel_ml), "ideal_ml": float(ideal.sum() * voxel_ml),
-            "pseudo_ml_t": float(at_t.sum() * voxel_ml),
-            "pseudo_ml_05": float(at_05.sum() * voxel_ml),
+            **{name: mask_volume_ml(mask, lesion.spacing) for name, mask in (
+                ("true_ml", true), ("ideal_ml", ideal), ("pseudo_ml_t", at_t),
+                ("pseudo_ml_05", at_05))},
             "software_dice_flair": float(truth.at[subject, "wmh_software_dice"]),
             "dice_ideal_vs_truth": dice(ideal, true),
             "dice_vs_ideal_t": dice(at_t, ideal), "dice_vs_ideal_05": dice(at_05, ideal),
