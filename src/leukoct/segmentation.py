@@ -33,6 +33,7 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -240,7 +241,7 @@ def clip_hounsfield(hu: np.ndarray, hu_range: tuple[float, float] = HU_RANGE) ->
 
 
 def training_cases(curated: pd.DataFrame, manifest: pd.DataFrame,
-                   label_path: Any) -> pd.DataFrame:
+                   label_path: Callable[[str], Path]) -> pd.DataFrame:
     """The development subjects nnU-Net trains and validates on.
 
     Parameters
