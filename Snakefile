@@ -17,7 +17,8 @@ from pathlib import Path
 
 from leukoct.config import load_profile, notebook_parameters
 from leukoct.steps import study_steps
-from leukoct import predictions, pseudolabels
+from leukoct import evaluation, predictions, pseudolabels
+from leukoct.book import artefact_registry
 
 PROFILE = load_profile(config.get("profile", "demo"), root=Path(workflow.basedir))
 ROOT = PROFILE.root
@@ -53,7 +54,7 @@ def parameters(step):
     return json.dumps(notebook_parameters(PROFILE, step), sort_keys=True)
 
 
-localrules: all, book, cascade, registration_qc, volumes
+localrules: all, book, cascade, registration_qc, volumes, overlaps
 
 
 rule all:
@@ -358,6 +359,83 @@ rule inference:
         str(LOGS / "05_inference.log"),
     shell:
         papermill("inference")
+
+
+rule overlaps:
+    """Per-subject Dice of prediction vs pseudo-label, manual mask and (twin) truth."""
+    input:
+        volumes=str(predictions.volumes_path(PROFILE)),
+        manifest=str(MANIFEST),
+    output:
+        overlaps=str(evaluation.overlaps_path(PROFILE)),
+    params:
+        profile=str(PROFILE.path),
+    log:
+        str(LOGS / "overlaps.log"),
+    shell:
+        "leukoct overlaps --profile {params.profile} > {log} 2>&1"
+
+
+EVALUATION_INPUTS = dict(
+    volumes=str(predictions.volumes_path(PROFILE)),
+    overlaps=str(evaluation.overlaps_path(PROFILE)),
+    manifest=str(MANIFEST),
+)
+
+
+def artefact_files(*ids):
+    """The files a chapter writes for the paper's artefacts ``ids`` (PNG+PDF or CSV+HTML)."""
+    registry = {a.id: a for a in artefact_registry()}
+    return [str(PROFILE.outputs.figures / name) for i in ids for name in registry[i].files()]
+
+
+rule internal_validation:
+    """06 — internal validation: Table S2."""
+    input:
+        notebook=str(ROOT / "notebooks" / "06_internal_validation.ipynb"),
+        **EVALUATION_INPUTS,
+    output:
+        notebook=str(EXECUTED / "06_internal_validation.ipynb"),
+        artefacts=artefact_files("tableS2"),
+    params:
+        parameters=parameters("internal_validation"),
+    log:
+        str(LOGS / "06_internal_validation.log"),
+    shell:
+        papermill("internal_validation")
+
+
+rule external:
+    """07 — external test, CT vendors, infarct size: Table 2, Figures 2, 3, S1-S3."""
+    input:
+        notebook=str(ROOT / "notebooks" / "07_external_and_vendor.ipynb"),
+        **EVALUATION_INPUTS,
+    output:
+        notebook=str(EXECUTED / "07_external_and_vendor.ipynb"),
+        artefacts=artefact_files("table2", "figure2", "figure3", "figureS1", "figureS2",
+                                 "figureS3"),
+    params:
+        parameters=parameters("external"),
+    log:
+        str(LOGS / "07_external_and_vendor.log"),
+    shell:
+        papermill("external")
+
+
+rule us_population:
+    """08 — Fazekas grade in the external and US cohorts: Figure 4."""
+    input:
+        notebook=str(ROOT / "notebooks" / "08_us_population.ipynb"),
+        **EVALUATION_INPUTS,
+    output:
+        notebook=str(EXECUTED / "08_us_population.ipynb"),
+        artefacts=artefact_files("figure4"),
+    params:
+        parameters=parameters("us_population"),
+    log:
+        str(LOGS / "08_us_population.log"),
+    shell:
+        papermill("us_population")
 
 
 rule book:

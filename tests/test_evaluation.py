@@ -493,3 +493,50 @@ def test_format_estimate():
     assert ev.format_estimate(0.9254, 0.9061, 0.9423) == "0.925 (0.906–0.942)"
     assert ev.format_estimate(0.5) == "0.500"
     assert ev.format_estimate(float("nan"), 0.1, 0.2) == "–"
+
+
+def test_side_by_side_reads_as_the_reader_compares():
+    values = pd.DataFrame([
+        {"comparison": "vs_registered", "statistic": "dice", "group": "All", "estimate": 0.5,
+         "ci_low": 0.45, "ci_high": 0.56, "n": 100},
+        {"comparison": "vs_registered", "statistic": "ccc", "group": "All", "estimate": 0.8,
+         "ci_low": np.nan, "ci_high": np.nan, "n": 100}])
+    out = ev.side_by_side(values, "table2").set_index(["comparison", "statistic", "group"])
+    assert out.at[("vs_registered", "dice", "All"), "paper"] == "0.556 (0.545 - 0.566)"
+    assert out.at[("vs_registered", "dice", "All"), "paper inside CI"] == "yes"
+    assert out.at[("vs_registered", "ccc", "All"), "paper inside CI"] == ""  # no interval
+    assert out.at[("vs_registered", "dice", "All"), "n"] == "100"
+    assert out.at[("vs_flair", "ccc", "All"), "reproduced"] == "–"
+
+
+def test_published_figure_values_come_from_the_data_file():
+    fig4 = ev.published_values("figure4").set_index("group")
+    assert fig4.at["external", "estimate"] == pytest.approx(0.832)
+    assert fig4.at["us", "estimate"] == pytest.approx(0.891)
+    s3 = ev.published_values("figureS3")
+    # The paper's subgroup sizes: 99 + 312 = 411, not the 390 analysed.
+    assert s3.loc[s3["statistic"] == "n", "estimate"].sum() == 411
+    with pytest.raises(ValueError, match="figure9"):
+        ev.published_values("figure9")
+
+
+def test_overlaps_file_round_trip_keeps_missing_apart_from_undefined(tmp_path):
+    table = pd.DataFrame([
+        {"subject_id": "S1", "predicted_mask_ml": 1.5, "label_mask_ml": 2.0,
+         "truth_mask_ml": np.nan, "manual_mask_ml": np.nan, "dice_vs_label": 0.4,
+         "dice_vs_truth": np.nan, "dice_label_vs_truth": np.nan, "dice_vs_manual": np.nan,
+         "missing": ""},
+        {"subject_id": "NA", "predicted_mask_ml": 0.0, "label_mask_ml": 0.0,
+         "truth_mask_ml": np.nan, "manual_mask_ml": np.nan, "dice_vs_label": np.nan,
+         "dice_vs_truth": np.nan, "dice_label_vs_truth": np.nan, "dice_vs_manual": np.nan,
+         "missing": "true LA mask: not available"}])
+    path = tmp_path / "overlaps.csv"
+    table.to_csv(path, index=False)
+    back = ev.read_overlaps(path)
+    assert back["subject_id"].tolist() == ["S1", "NA"]  # an id "NA" stays a string
+    assert back["missing"].tolist() == ["", "true LA mask: not available"]
+    pd.testing.assert_frame_equal(back.drop(columns=["subject_id", "missing"]),
+                                  table.drop(columns=["subject_id", "missing"]))
+    with pytest.raises(KeyError, match="dice_vs_label"):
+        table.drop(columns="dice_vs_label").to_csv(path, index=False)
+        ev.read_overlaps(path)

@@ -143,8 +143,20 @@ def test_full_run_writes_every_step(ci_run: tuple[Path, Path]) -> None:
     mask = nib.load(row["predicted_mask"])
     hand = np.count_nonzero(np.asanyarray(mask.dataobj)) * np.prod(mask.header.get_zooms()) / 1000
     assert row["predicted_ml"] == pytest.approx(hand, rel=1e-6)
+    # Evaluation: one overlap row per paired subject, Table S2 counts the
+    # internal split, and the evaluation chapters wrote their artefacts.
+    overlaps = pd.read_csv(resolved.outputs.root / "evaluation" / "overlaps.csv")
+    paired = volumes.loc[volumes["group"].isin(["development", "external"]), "subject_id"]
+    assert sorted(overlaps["subject_id"]) == sorted(paired)
+    dice = overlaps["dice_vs_label"].dropna()
+    assert len(dice) and dice.between(0, 1).all()
+    s2 = pd.read_csv(resolved.outputs.figures / "tableS2.csv")
+    assert int(s2.iloc[0, -1]) == len(by_split.get_group("internal"))
+    for name in ("table2.html", "figure2.png", "figure3.pdf", "figure4.png", "figureS1.png",
+                 "figureS2.png", "figureS3.png", "figure3.provenance.json"):
+        assert (resolved.outputs.figures / name).is_file(), name
     page = (resolved.outputs.book / "_build" / "html" / "artefacts.html").read_text()
-    assert "reproduces <strong>4 of 15</strong> artefacts" in page
+    assert "reproduces <strong>12 of 15</strong> artefacts" in page
 
 
 @pytest.mark.slow

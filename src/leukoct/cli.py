@@ -231,6 +231,21 @@ def volumes(
     typer.echo(f"volumes of {len(table)} CTs written: {predictions.volumes_path(prof)}")
 
 
+@app.command("overlaps")
+def overlaps(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Dice of every paired subject's prediction vs pseudo-label, manual mask and (twin) truth."""
+    from leukoct import evaluation
+    from leukoct.config import load_profile
+
+    path = evaluation.write_overlaps(load_profile(profile))
+    table = evaluation.read_overlaps(path)
+    incomplete = int((table["missing"] != "").sum())
+    note = f"; {incomplete} with a missing mask (column 'missing')" if incomplete else ""
+    typer.echo(f"overlaps of {len(table)} subjects written: {path}{note}")
+
+
 @profile_app.command("show")
 def profile_show(
     profile: Annotated[str, typer.Argument(help="Profile name or YAML path.")] = "demo",

@@ -85,3 +85,26 @@ def checkerboard(a: np.ndarray, b: np.ndarray, block: int = 16) -> np.ndarray:
     tiles = ((i // block + j // block) % 2).astype(bool)
     tiles = tiles.reshape(tiles.shape + (1,) * (a.ndim - 2))
     return np.where(tiles, a, b)
+
+
+def identity_scatter(ax: matplotlib.axes.Axes, x: "pd.Series", y: "pd.Series",
+                     hue: "pd.Series | None" = None, hue_order: "list | None" = None,
+                     annotation: str | None = None, size: float = 18.0) -> None:
+    """Paired volumes as a scatter on equal axes from 0, with the identity line.
+
+    The picture of an agreement analysis: points on the dashed line agree;
+    ``annotation`` (e.g. the CCC) is written in the upper-left corner.
+    """
+    import seaborn as sns
+
+    top = 1.05 * float(max(np.nanmax(np.asarray(x, float), initial=0.0),
+                           np.nanmax(np.asarray(y, float), initial=0.0), 1.0))
+    ax.plot([0, top], [0, top], color="0.5", lw=0.8, ls="--", zorder=0)
+    sns.scatterplot(x=np.asarray(x, float), y=np.asarray(y, float),
+                    hue=None if hue is None else np.asarray(hue, object), hue_order=hue_order,
+                    s=size, ax=ax, legend=hue is not None)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_aspect("equal")
+    if annotation:
+        ax.text(0.03, 0.97, annotation, transform=ax.transAxes, va="top", fontsize=9)

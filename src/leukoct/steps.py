@@ -42,6 +42,11 @@ STEPS: tuple[Step, ...] = (
     Step("03_registration", "registration", "FLAIR-to-CT registration: pseudo-labels and QC"),
     Step("04_nnunet_training", "training", "nnU-Net on CT: export, planning, training"),
     Step("05_inference", "inference", "Inference on every cohort: predicted LA volumes"),
+    Step("06_internal_validation", "internal_validation", "Internal validation: Table S2"),
+    Step("07_external_and_vendor", "external",
+         "External test, CT vendors and infarct size: Table 2, Figures 2, 3, S1-S3"),
+    Step("08_us_population", "us_population",
+         "Fazekas grade in the external and US cohorts: Figure 4"),
 )
 
 

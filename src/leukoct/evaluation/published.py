@@ -1,0 +1,146 @@
+"""The paper's published evaluation values and the side-by-side comparison.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from leukoct.evaluation._common import (
+    VALUE_COLUMNS,
+    _is_missing,
+    _require,
+    format_estimate,
+)
+from leukoct.paper import paper_table
+
+# --------------------------------------------------------------------------
+# the paper's published values
+# --------------------------------------------------------------------------
+
+#: Files of published values: table key -> data file of the package.
+#: Published tables read with :func:`leukoct.paper.paper_table` (``data/paper_<name>.csv``).
+PUBLISHED_FILES: dict[str, str] = {"table2": "table2", "tableS2": "tableS2"}
+#: Values of the evaluation figures printed in the Results text
+#: (``data/paper_figures.csv``, one file for Figures 4, S2 and S3).
+FIGURES_FILE = "figures"
+
+_PUBLISHED_COLUMNS = ("table", "comparison", "statistic", "group", "estimate", "ci_low",
+                      "ci_high", "printed", "source", "note")
+
+
+def published_values(table: str | None = None) -> pd.DataFrame:
+    """The paper's published evaluation values (reads the package's data files).
+
+    Parameters
+    ----------
+    table
+        ``"table2"`` (``leukoct/data/paper_table2.csv``), ``"tableS2"``
+        (``paper_tableS2.csv``), ``"figure4"``, ``"figureS2"``,
+        ``"figureS3"`` (``paper_figures.csv``), or ``None`` for all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table, comparison, statistic, group, estimate, ci_low, ci_high,
+        printed, source, note``; the numbers as float (NaN where not printed),
+        the rest as text.  Keys as in :data:`VALUE_COLUMNS`.
+    """
+    figures = paper_table(FIGURES_FILE)
+    known = [*PUBLISHED_FILES, *dict.fromkeys(figures["table"])]
+    if table is not None and table not in known:
+        raise ValueError(f"table must be one of {known} or None, not {table!r}")
+    frames = [paper_table(path) for key, path in PUBLISHED_FILES.items()
+              if table in (None, key)]
+    frames.append(figures)
+    values = pd.concat(frames, ignore_index=True).reindex(columns=list(_PUBLISHED_COLUMNS))
+    if table is not None:
+        values = values.loc[values["table"] == table].reset_index(drop=True)
+    for column in _PUBLISHED_COLUMNS:
+        text = values[column].astype(object)
+        text = text.where(text.notna() & (text != ""), None)
+        if column in ("estimate", "ci_low", "ci_high"):
+            values[column] = pd.to_numeric(text).astype(float)
+        else:
+            values[column] = text.where(text.notna(), "").astype(str)
+    return values
+
+
+def compare_with_paper(values: pd.DataFrame, table: str,
+                       published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Reproduced values beside the paper's published ones.
+
+    Parameters
+    ----------
+    values
+        A result's ``values`` (:data:`VALUE_COLUMNS`), e.g. ``table2(...).values``.
+    table
+        Which published table to compare with (see :func:`published_values`).
+    published
+        The published values (default: :func:`published_values` of ``table``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per published value, in the published order: ``comparison``,
+        ``statistic``, ``group``, ``published`` (as printed),
+        ``published_estimate``, ``published_ci_low``, ``published_ci_high``,
+        ``reproduced_estimate``, ``reproduced_ci_low``, ``reproduced_ci_high``,
+        ``reproduced_n``, ``difference`` (reproduced - published),
+        ``published_in_ci`` (the published estimate inside the reproduced
+        interval; ``<NA>`` without one), ``reproduced`` (formatted),
+        ``source``, ``note``.  A published value without a reproduced one
+        keeps NaN there and its note starts with ``"not reproduced"`` (no
+        such value in ``values``) or ``"not estimable here (n = k)"``.
+    """
+    _require(values, VALUE_COLUMNS, "values")
+    published = published_values(table) if published is None else published
+    mine = values.drop_duplicates(["comparison", "statistic", "group"]).rename(columns={
+        "estimate": "reproduced_estimate", "ci_low": "reproduced_ci_low",
+        "ci_high": "reproduced_ci_high", "n": "reproduced_n"})
+    theirs = published.rename(columns={"estimate": "published_estimate",
+                                       "ci_low": "published_ci_low",
+                                       "ci_high": "published_ci_high", "printed": "published"})
+    merged = theirs.merge(mine, on=["comparison", "statistic", "group"], how="left",
+                          validate="one_to_one")
+    merged["difference"] = merged["reproduced_estimate"] - merged["published_estimate"]
+    inside = ((merged["reproduced_ci_low"] <= merged["published_estimate"])
+              & (merged["published_estimate"] <= merged["reproduced_ci_high"]))
+    has_ci = merged["reproduced_ci_low"].notna() & merged["reproduced_ci_high"].notna()
+    merged["published_in_ci"] = pd.array(inside, dtype="boolean")
+    merged.loc[~has_ci, "published_in_ci"] = pd.NA
+    digits = np.where(merged["statistic"] == "n", 0, 3)
+    merged["reproduced"] = [format_estimate(e, lo, hi, int(d)) for e, lo, hi, d in zip(
+        merged["reproduced_estimate"], merged["reproduced_ci_low"],
+        merged["reproduced_ci_high"], digits)]
+    absent = merged["reproduced_estimate"].isna()
+    merged.loc[absent, "note"] = [
+        ("not reproduced" if _is_missing(n) else f"not estimable here (n = {int(n)})")
+        + (f"; {note}" if note else "")
+        for n, note in zip(merged.loc[absent, "reproduced_n"], merged.loc[absent, "note"])]
+    return merged[["comparison", "statistic", "group", "published", "published_estimate",
+                   "published_ci_low", "published_ci_high", "reproduced_estimate",
+                   "reproduced_ci_low", "reproduced_ci_high", "reproduced_n", "difference",
+                   "published_in_ci", "reproduced", "source", "note"]]
+
+
+def side_by_side(values: pd.DataFrame, table: str) -> pd.DataFrame:
+    """:func:`compare_with_paper`, reduced to what a reader compares.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``comparison``, ``statistic``, ``group``, ``paper`` (as printed),
+        ``reproduced`` (formatted, with its interval), ``n``,
+        ``paper inside CI`` (the published estimate inside the reproduced
+        interval: ``yes`` / ``no`` / blank without an interval), ``note``.
+    """
+    compared = compare_with_paper(values, table)
+    inside = compared["published_in_ci"].map({True: "yes", False: "no"}).fillna("")
+    n = compared["reproduced_n"].astype("Int64").astype(str).replace("<NA>", "")
+    return pd.DataFrame({
+        "comparison": compared["comparison"], "statistic": compared["statistic"],
+        "group": compared["group"], "paper": compared["published"],
+        "reproduced": compared["reproduced"], "n": n, "paper inside CI": inside,
+        "note": compared["note"]})
+
