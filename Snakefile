@@ -438,6 +438,23 @@ rule us_population:
         papermill("us_population")
 
 
+rule clinical:
+    """09 — clinical validation: Figure S4, Table S4, Table 3."""
+    input:
+        notebook=str(ROOT / "notebooks" / "09_clinical.ipynb"),
+        volumes=str(predictions.volumes_path(PROFILE)),
+        curated=str(predictions.curated_path(PROFILE)),
+        manifest=str(MANIFEST),
+    output:
+        notebook=str(EXECUTED / "09_clinical.ipynb"),
+    params:
+        parameters=parameters("clinical"),
+    log:
+        str(LOGS / "09_clinical.log"),
+    shell:
+        papermill("clinical")
+
+
 rule book:
     """Render the executed notebooks and the paper's artefacts as a Jupyter Book."""
     input:

@@ -16,7 +16,12 @@ from scipy.special import expit
 from statsmodels.stats.stattools import jarque_bera
 
 from leukoct import clinical as C
-from leukoct.ordinal import TABLE3_COVARIATES, crude_adjusted_table, merge_top, quantile_groups
+from leukoct.ordinal import (
+    TABLE3_COVARIATES,
+    crude_adjusted_table,
+    merge_top,
+    quantile_groups,
+)
 from leukoct.twin import parameters as P
 
 # --------------------------------------------------------------------------
@@ -58,7 +63,8 @@ def simulate_cohort(n: int = 2000, seed: int = 42, params=SIM_PARAMETERS) -> pd.
     edges = np.quantile(f["volume_ml"], np.linspace(0, 1, 6))
     quintile = np.clip(np.searchsorted(edges, f["volume_ml"], side="left") - 1, 0, 4)
     eta = (np.asarray(mrs["quintile_log_or"])[quintile] + mrs["nihss_log_or"] * f["nihss"]
-           + mrs["age_log_or_per_year"] * (f["age"] - 69) + mrs["female_log_or"] * (f["sex"] == "F")
+           + mrs["age_log_or_per_year"] * (f["age"] - 69)
+           + mrs["female_log_or"] * (f["sex"] == "F")
            + mrs["diabetes_log_or"] * f["diabetes"]
            + mrs["revascularization_log_or"] * f["revascularization"])
     score = np.digitize(eta + rng.logistic(size=n), [-0.5, 0.8, 1.5, 2.2, 3.1])
@@ -174,8 +180,10 @@ def test_age_slope_and_figure_s4_match_scipy(cohort):
                                [ref.slope - t * ref.stderr, ref.slope + t * ref.stderr])
     fig = C.figure_s4_data(frame, "volume_ml")
     np.testing.assert_allclose(fig.line["fit"], ref.intercept + ref.slope * fig.line["age"])
-    assert (fig.line["ci_low"] < fig.line["fit"]).all() and (fig.line["fit"] < fig.line["ci_high"]).all()
-    assert len(fig.points) == len(frame) - 3 and list(fig.excluded["reason"]) == ["missing age"] * 3
+    assert (fig.line["ci_low"] < fig.line["fit"]).all()
+    assert (fig.line["fit"] < fig.line["ci_high"]).all()
+    assert len(fig.points) == len(frame) - 3
+    assert list(fig.excluded["reason"]) == ["missing age"] * 3
 
 
 def test_regression_diagnostics_against_hand_computations(cohort):
@@ -188,12 +196,19 @@ def test_regression_diagnostics_against_hand_computations(cohort):
         aux = _ols_by_hand(resid ** 2, x)[4]
         r2_aux = 1 - np.sum(aux ** 2) / np.sum((resid ** 2 - np.mean(resid ** 2)) ** 2)
         np.testing.assert_allclose(diag.loc[scale, "breusch_pagan"], len(y) * r2_aux, rtol=1e-8)
-        np.testing.assert_allclose(diag.loc[scale, "jarque_bera"], jarque_bera(resid)[0], rtol=1e-8)
+        np.testing.assert_allclose(diag.loc[scale, "jarque_bera"], jarque_bera(resid)[0],
+                                   rtol=1e-8)
         np.testing.assert_allclose(diag.loc[scale, "shapiro_w"], stats.shapiro(resid).statistic)
     # log-normal volumes: the log model has normal, homoscedastic residuals
     assert diag.loc["mL", "shapiro_p"] < 1e-6 < diag.loc["log mL", "shapiro_p"]
     assert diag.loc["mL", "breusch_pagan_p"] < 1e-6 < diag.loc["log mL", "breusch_pagan_p"]
     assert diag.loc["mL", "r2_ml"] == pytest.approx(diag.loc["mL", "r2"])
+    # log model back on the mL scale with Duan's smearing factor
+    resid = _ols_by_hand(np.log(cohort["volume_ml"]).to_numpy(), x)[4]
+    v = cohort["volume_ml"].to_numpy()
+    pred = v / np.exp(resid) * np.mean(np.exp(resid))
+    r2_ml = 1 - np.sum((v - pred) ** 2) / np.sum((v - v.mean()) ** 2)
+    assert diag.loc["log mL", "r2_ml"] == pytest.approx(r2_ml, rel=1e-9)
     resid = C.residual_data(cohort, "volume_ml", covariates)
     assert len(resid) == 2 * len(cohort) and set(resid["scale"]) == {"mL", "log mL"}
     np.testing.assert_allclose(resid.groupby("scale")["residual"].mean(), 0, atol=1e-8)
@@ -241,7 +256,8 @@ def test_proportional_odds_check_before_and_after_merging(cohort):
 def test_planted_effects_are_the_twin_parameters():
     truth = C.planted_effects().set_index(["model", "term"])["truth"]
     assert truth[("log volume", "age")] == P.LA_MODEL["age_log_per_year"]
-    assert truth[("log volume", "hypertension_below_70")] == P.LA_MODEL["hypertension_below_70_log"]
+    assert (truth[("log volume", "hypertension_below_70")]
+            == P.LA_MODEL["hypertension_below_70_log"])
     assert truth[("log volume", "hypertension_70_plus")] == 0.0
     np.testing.assert_allclose([truth[("mRS", f"Q{k}")] for k in range(2, 6)],
                                np.exp(P.MRS_MODEL["quintile_log_or"][1:]))
@@ -283,7 +299,8 @@ def _manifest_and_volumes() -> tuple[pd.DataFrame, pd.DataFrame]:
     manifest["mrs_3m"] = manifest["mrs_3m"].astype(object)
     volumes = pd.DataFrame({"subject_id": ["S00000", "S00001", "S00003", "S00005"],
                             "group": ["clinical", "clinical", "clinical", "development"],
-                            "predicted_ml": [5.0, np.nan, 7.5, 3.3], "true_ml": [5.2, 6.0, 7.0, 3.0]})
+                            "predicted_ml": [5.0, np.nan, 7.5, 3.3],
+                            "true_ml": [5.2, 6.0, 7.0, 3.0]})
     return manifest, volumes
 
 

@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 NNUNET_RULES = {"nnunet_export", "nnunet_plan", "nnunet_train", "training", "nnunet_predict",
                 "volumes", "inference"}
+EVALUATION_RULES = {"overlaps", "internal_validation", "external", "us_population", "clinical"}
 RULES = {"twin_data", "data", "twin", "cascade", "registration_qc", "curation", "registration",
-         "book", "all"} | NNUNET_RULES
+         "book", "all"} | NNUNET_RULES | EVALUATION_RULES
 
 
 def ci_profile_in(folder: Path) -> Path:
@@ -81,7 +82,7 @@ def test_dry_run_of_the_real_profile_needs_no_twin(tmp_path: Path) -> None:
     profile.write_text(yaml.safe_dump(raw))
     output = snakemake(tmp_path, profile, "--dry-run")
     assert set(planned_rules(output)) == {"data", "cascade", "registration_qc", "curation",
-                                         "registration", "book", "all"} | NNUNET_RULES
+                                         "registration", "book", "all"} | NNUNET_RULES | EVALUATION_RULES
 
 
 def test_notebooks_steps_rules_and_chapters_agree() -> None:
@@ -156,6 +157,7 @@ def test_full_run_writes_every_step(ci_run: tuple[Path, Path]) -> None:
                  "figureS2.png", "figureS3.png", "figure3.provenance.json"):
         assert (resolved.outputs.figures / name).is_file(), name
     page = (resolved.outputs.book / "_build" / "html" / "artefacts.html").read_text()
+    print("ARTEFACTS", page[page.find("reproduces"):page.find("reproduces") + 60])
     assert "reproduces <strong>12 of 15</strong> artefacts" in page
 
 

@@ -47,6 +47,8 @@ STEPS: tuple[Step, ...] = (
          "External test, CT vendors and infarct size: Table 2, Figures 2, 3, S1-S3"),
     Step("08_us_population", "us_population",
          "Fazekas grade in the external and US cohorts: Figure 4"),
+    Step("09_clinical", "clinical",
+         "Clinical validation: age, risk factors, 3-month mRS (Tables 3, S4, Figure S4)"),
 )
 
 
