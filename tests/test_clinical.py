@@ -331,3 +331,11 @@ def test_clinical_frame_names_missing_columns_and_stray_volumes():
                                               "predicted_ml": [1.0], "true_ml": [1.0]})])
     with pytest.raises(ValueError, match="X9"):
         C.clinical_frame(manifest, stray)
+
+
+def test_table3_names_a_constant_covariate_instead_of_statsmodels_error(cohort):
+    # A small cohort where every patient is a smoker: statsmodels' own message
+    # ("There should not be a constant in the model") would not say which column.
+    small = cohort.head(60).assign(smoking=True)
+    with pytest.raises(ValueError, match=r"Table 3: covariate\(s\) \['smoking'\] constant in the 60"):
+        C.table3(small, volume="volume_ml")

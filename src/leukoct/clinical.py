@@ -475,6 +475,11 @@ def _grouped(frame: pd.DataFrame, volume: str, covariates: Sequence[str], q: int
     """Complete cases with volume groups (``la_group``) and the (merged) mRS; the cuts."""
     data, excluded = _complete(frame, [volume, MRS, *covariates], analysis)
     mrs = pd.to_numeric(data[MRS]).astype("Int64")
+    constant = [c for c in covariates if data[c].nunique() < 2]
+    if constant:
+        # statsmodels would only say "There should not be a constant in the model".
+        raise ValueError(f"{analysis}: covariate(s) {constant} constant in the {len(data)} rows "
+                         "analysed; leave them out or analyse a larger cohort")
     groups = quantile_groups(data[volume].astype(float), q)
     data = data.assign(**{GROUP: groups, MRS: mrs if top is None else merge_top(mrs, top)})
     return data, excluded, tuple(float(c) for c in groups.attrs["edges"])

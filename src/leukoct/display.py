@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import matplotlib.axes
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Display windows (centre, width) in the image's units.
 BRAIN_WINDOW_HU: tuple[float, float] = (40.0, 80.0)
@@ -87,8 +92,8 @@ def checkerboard(a: np.ndarray, b: np.ndarray, block: int = 16) -> np.ndarray:
     return np.where(tiles, a, b)
 
 
-def identity_scatter(ax: matplotlib.axes.Axes, x: "pd.Series", y: "pd.Series",
-                     hue: "pd.Series | None" = None, hue_order: "list | None" = None,
+def identity_scatter(ax: matplotlib.axes.Axes, x: pd.Series, y: pd.Series,
+                     hue: pd.Series | None = None, hue_order: list | None = None,
                      annotation: str | None = None, size: float = 18.0) -> None:
     """Paired volumes as a scatter on equal axes from 0, with the identity line.
 
