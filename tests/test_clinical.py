@@ -339,3 +339,11 @@ def test_table3_names_a_constant_covariate_instead_of_statsmodels_error(cohort):
     small = cohort.head(60).assign(smoking=True)
     with pytest.raises(ValueError, match=r"Table 3: covariate\(s\) \['smoking'\] constant in the 60"):
         C.table3(small, volume="volume_ml")
+
+
+def test_brant_check_codings_match_the_merge_comparison(cohort):
+    both = C.proportional_odds_check(cohort, volume="volume_ml")
+    original = C.brant_check(cohort, volume="volume_ml", top=None)
+    merged = C.brant_check(cohort, volume="volume_ml", top=5)
+    pd.testing.assert_frame_equal(original, both["original"], check_names=False)
+    pd.testing.assert_frame_equal(merged, both["merged"], check_names=False)

@@ -35,6 +35,7 @@ from statsmodels.stats.stattools import jarque_bera
 from leukoct.ordinal import (
     TABLE3_COVARIATES,
     brant_merge_comparison,
+    brant_test,
     crude_adjusted_table,
     fit_ordinal_logit,
     merge_top,
@@ -518,6 +519,20 @@ def proportional_odds_check(frame: pd.DataFrame, volume: str = VOLUME,
     """
     data = _grouped(frame, volume, covariates, q, None, "Brant")[0]
     return brant_merge_comparison(data, MRS, [GROUP, *covariates], top=top, by_variable=True)
+
+
+def brant_check(frame: pd.DataFrame, volume: str = VOLUME,
+                covariates: Sequence[str] = TABLE3_COVARIATES, *, q: int = N_GROUPS,
+                top: int | None = None) -> pd.DataFrame:
+    """Brant test of the Table 3 model for one coding of the mRS.
+
+    ``top=None`` tests the mRS as recorded (0-6); ``top=5`` after merging 5
+    and 6.  One coding at a time, so that a chapter can show the merged test
+    even when the original one cannot be estimated (a sparse mRS 6 separates
+    a binary logit, raising ValueError) — which is itself a reason to merge.
+    """
+    data = _grouped(frame, volume, covariates, q, top, "Brant")[0]
+    return brant_test(data, MRS, [GROUP, *covariates], by_variable=True)
 
 
 # --------------------------------------------------------------------------
