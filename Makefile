@@ -46,6 +46,8 @@ $(STAMP): pyproject.toml $(LOCK)
 
 book: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) --rerun-incomplete
+	@echo "time per step (the last time each ran):"
+	@$(BIN)/leukoct timings --profile $(PROFILE)
 	@$(BIN)/python -c 'from leukoct.config import load_profile; p = load_profile("$(PROFILE)"); print("book: file://" + str(p.outputs.book / "_build/html/index.html"))'
 
 test: $(STAMP)

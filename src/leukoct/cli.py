@@ -246,6 +246,21 @@ def overlaps(
     typer.echo(f"overlaps of {len(table)} subjects written: {path}{note}")
 
 
+@app.command("timings")
+def timings(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+    directory: Annotated[Path, typer.Option(help="Snakemake's working directory.")] = Path("."),
+) -> None:
+    """How long each step of a run took (Snakemake's records of its output files)."""
+    from leukoct.config import load_profile
+    from leukoct.timings import format_timings, job_records, step_timings
+
+    prof = load_profile(profile)
+    records = job_records(directory / ".snakemake" / "metadata",
+                          [prof.outputs.root, prof.outputs.figures, prof.outputs.book])
+    typer.echo(format_timings(step_timings(records)))
+
+
 @profile_app.command("show")
 def profile_show(
     profile: Annotated[str, typer.Argument(help="Profile name or YAML path.")] = "demo",
