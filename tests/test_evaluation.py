@@ -136,20 +136,6 @@ def test_subject_overlaps_lists_missing_masks(tmp_path):
     assert out.at["NOPRED", "dice_label_vs_truth"] != out.at["NOPRED", "dice_label_vs_truth"]
 
 
-def test_read_volumes_round_trip(tmp_path):
-    from leukoct.volumes import COLUMNS
-
-    table = pd.DataFrame([["S1", "external", "external", None, "GE", 1.0, 2.0, 3.0, None,
-                           "/x/S1.nii.gz", 0.1]], columns=list(COLUMNS))
-    table.to_csv(tmp_path / "volumes.csv", index=False)
-    back = ev.read_volumes(tmp_path / "volumes.csv")
-    assert back.at[0, "split"] is None and back.at[0, "predicted_mask"] == "/x/S1.nii.gz"
-    assert math.isnan(back.at[0, "true_ml"])
-    pd.concat([table, table]).to_csv(tmp_path / "twice.csv", index=False)
-    with pytest.raises(ValueError, match="S1"):
-        ev.read_volumes(tmp_path / "twice.csv")
-
-
 # --------------------------------------------------------------------------
 # a hand-made study (no files)
 # --------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from leukoct.volumes import COLUMNS, volume_table
+from leukoct.volumes import COLUMNS, read_volumes, volume_table
 
 
 def _inputs():
@@ -59,3 +61,15 @@ def test_prediction_of_an_excluded_subject_is_an_error():
                                                     "predicted_ml": 1.0, "seconds": 1.0}])])
     with pytest.raises(ValueError, match=r"did not include: \['D3'\]"):
         volume_table(extra, curated, manifest, qc, truth)
+
+
+def test_read_volumes_round_trip(tmp_path):
+    table = pd.DataFrame([["S1", "external", "external", None, "GE", 1.0, 2.0, 3.0, None,
+                           "/x/S1.nii.gz", 0.1]], columns=list(COLUMNS))
+    table.to_csv(tmp_path / "volumes.csv", index=False)
+    back = read_volumes(tmp_path / "volumes.csv")
+    assert back.at[0, "split"] is None and back.at[0, "predicted_mask"] == "/x/S1.nii.gz"
+    assert math.isnan(back.at[0, "true_ml"])
+    pd.concat([table, table]).to_csv(tmp_path / "twice.csv", index=False)
+    with pytest.raises(ValueError, match="S1"):
+        read_volumes(tmp_path / "twice.csv")

@@ -8,6 +8,8 @@ truth).
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 
 #: Columns of the volumes table, in order.
@@ -75,3 +77,42 @@ def volume_table(predictions: pd.DataFrame, curated: pd.DataFrame, manifest: pd.
     table = (table.assign(_order=table["group"].map(order))
              .sort_values(["_order", "subject_id"], kind="stable"))
     return table.reindex(columns=list(COLUMNS)).reset_index(drop=True)
+
+
+def read_volumes(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a volumes table written by the inference step (reads a file).
+
+    Parameters
+    ----------
+    path
+        ``<outputs>/inference/volumes.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COLUMNS`; ids, cohorts, groups, splits, vendors and mask paths
+        as ``object`` with ``None`` where missing, volumes and seconds as float.
+
+    Raises
+    ------
+    KeyError
+        If a column of :data:`COLUMNS` is absent.
+    ValueError
+        If a subject appears twice.
+    """
+    text_columns = ["subject_id", "cohort", "group", "split", "ct_vendor", "predicted_mask"]
+    table = pd.read_csv(path, dtype={c: object for c in text_columns})
+    absent = [c for c in COLUMNS if c not in table.columns]
+    if absent:
+        raise KeyError(f"{path}: columns {absent} not found; available: {list(table.columns)}")
+    for column in text_columns:
+        table[column] = table[column].astype(object).where(table[column].notna(), None)
+    for column in ("predicted_ml", "registered_ml", "flair_wmh_ml", "true_ml", "seconds"):
+        table[column] = pd.to_numeric(table[column], errors="raise").astype(float)
+    duplicated = table.loc[table["subject_id"].duplicated(), "subject_id"].astype(str).tolist()
+    if duplicated:
+        shown = ", ".join(duplicated[:10]) + (f" and {len(duplicated) - 10} more"
+                                               if len(duplicated) > 10 else "")
+        raise ValueError(f"{path}: subject(s) listed twice: {shown}")
+    return table
+

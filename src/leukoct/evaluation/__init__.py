@@ -89,7 +89,6 @@ from leukoct.evaluation.frame import (
     mask_sources,
     overlaps_path,
     read_overlaps,
-    read_volumes,
     study_frame,
     subject_overlaps,
     write_overlaps,
@@ -105,6 +104,7 @@ from leukoct.evaluation.tables import (
     table2,
     table_s2,
 )
+from leukoct.volumes import read_volumes
 
 __all__ = [
     "VENDOR_LABELS", "MISSING", "PREDICTED", "COMPARISONS", "VALUE_COLUMNS", "OVERLAP_COLUMNS",

@@ -19,12 +19,12 @@ from leukoct.evaluation._common import (
     _MASKS,
     _VOLUME_COLUMNS,
     OVERLAP_COLUMNS,
-    PREDICTED,
     _ids,
     _is_missing,
     _require,
 )
 from leukoct.images import Volume, load_volume, mask_volume_ml
+from leukoct.volumes import read_volumes
 
 if TYPE_CHECKING:  # pragma: no cover
     from leukoct.config import Profile
@@ -32,43 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
 # --------------------------------------------------------------------------
 # inputs (I/O)
 # --------------------------------------------------------------------------
-
-def read_volumes(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read the inference step's volumes table (reads a file).
-
-    Parameters
-    ----------
-    path
-        ``<outputs>/inference/volumes.csv``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The columns of :data:`leukoct.volumes.COLUMNS`; ids, cohorts, groups,
-        splits, vendors and mask paths as ``object`` with ``None`` where
-        missing, volumes as float.
-
-    Raises
-    ------
-    KeyError
-        If a column of :data:`leukoct.volumes.COLUMNS` is absent.
-    ValueError
-        If a subject appears twice.
-    """
-    from leukoct.volumes import COLUMNS
-
-    text_columns = ["subject_id", "cohort", "group", "split", "ct_vendor", "predicted_mask"]
-    table = pd.read_csv(path, dtype={c: object for c in text_columns})
-    _require(table, COLUMNS, str(path))
-    for column in text_columns:
-        table[column] = table[column].astype(object).where(table[column].notna(), None)
-    for column in (PREDICTED, "registered_ml", "flair_wmh_ml", "true_ml", "seconds"):
-        table[column] = pd.to_numeric(table[column], errors="raise").astype(float)
-    duplicated = table.loc[table["subject_id"].duplicated(), "subject_id"].tolist()
-    if duplicated:
-        raise ValueError(f"{path}: subject(s) listed twice: {_ids(duplicated)}")
-    return table
-
 
 def mask_sources(profile: Profile, manifest: pd.DataFrame | None = None) -> dict[str, Any]:
     """Where a profile's reference masks are: keyword arguments of :func:`subject_overlaps`.
