@@ -108,8 +108,13 @@ def curate(
     ``steps.registration.missing_flair: exclude``, which excludes it.
     """
     from leukoct.config import load_profile
-    from leukoct.curation import (MISSING_FLAIR, MissingFlairError, apply_criteria,
-                                  load_criteria, registration_candidates)
+    from leukoct.curation import (
+        MISSING_FLAIR,
+        MissingFlairError,
+        apply_criteria,
+        load_criteria,
+        registration_candidates,
+    )
     from leukoct.manifest import load_manifest
     from leukoct.pseudolabels import cascade_path, missing_flair_policy
 
@@ -239,11 +244,11 @@ def overlaps(
     from leukoct import evaluation
     from leukoct.config import load_profile
 
-    path = evaluation.write_overlaps(load_profile(profile))
-    table = evaluation.read_overlaps(path)
+    prof = load_profile(profile)
+    table = evaluation.write_overlaps(prof)
     incomplete = int((table["missing"] != "").sum())
     note = f"; {incomplete} with a missing mask (column 'missing')" if incomplete else ""
-    typer.echo(f"overlaps of {len(table)} subjects written: {path}{note}")
+    typer.echo(f"overlaps of {len(table)} subjects written: {evaluation.overlaps_path(prof)}{note}")
 
 
 @app.command("timings")

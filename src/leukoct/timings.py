@@ -28,7 +28,7 @@ RECORD_COLUMNS: tuple[str, ...] = ("output", "rule", "job", "start", "end")
 
 def _decode(name: str) -> str | None:
     try:
-        return base64.b64decode(name.encode(), altchars=b"+/", validate=False).decode()
+        return base64.b64decode(name).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
 
@@ -59,8 +59,7 @@ def job_records(metadata_dir: str | os.PathLike[str],
     if folder.is_dir():
         for entry in sorted(folder.iterdir()):
             path = _decode(entry.name)
-            if path is None or not any((path + os.sep).startswith(r) or path.startswith(r)
-                                       for r in roots):
+            if path is None or not any((path + os.sep).startswith(r) for r in roots):
                 continue
             try:
                 record = json.loads(entry.read_text())
@@ -75,22 +74,20 @@ def job_records(metadata_dir: str | os.PathLike[str],
     return pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
 
 
-def step_timings(records: pd.DataFrame, order: Iterable[str] = ()) -> pd.DataFrame:
+def step_timings(records: pd.DataFrame) -> pd.DataFrame:
     """Seconds per rule: one job counted once, however many files it wrote.
 
     Parameters
     ----------
     records
         :func:`job_records`.
-    order
-        Rules to list first, in this order (e.g. the study's step order);
-        the others follow by first start time.
 
     Returns
     -------
     pandas.DataFrame
         ``rule, jobs, seconds`` (sum of job durations: CPU-time-like when jobs
-        ran in parallel), ``longest_s``, ``last_finished`` (UTC, ISO 8601).
+        ran in parallel), ``longest_s``, ``last_finished`` (UTC, ISO 8601);
+        rules in the order they first started (the study's order on a cold run).
     """
     if records.empty:
         return pd.DataFrame(columns=["rule", "jobs", "seconds", "longest_s", "last_finished"])
@@ -100,9 +97,7 @@ def step_timings(records: pd.DataFrame, order: Iterable[str] = ()) -> pd.DataFra
     table = jobs.groupby("rule").agg(jobs=("job", "size"), seconds=("seconds", "sum"),
                                      longest_s=("seconds", "max"), first=("start", "min"),
                                      last=("end", "max")).reset_index()
-    rank = {rule: i for i, rule in enumerate(order)}
-    table["_rank"] = [rank.get(r, len(rank)) for r in table["rule"]]
-    table = table.sort_values(["_rank", "first"]).reset_index(drop=True)
+    table = table.sort_values("first").reset_index(drop=True)
     table["last_finished"] = [datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
                               for t in table["last"]]
     return table[["rule", "jobs", "seconds", "longest_s", "last_finished"]]

@@ -239,7 +239,7 @@ def overlaps_path(profile: Profile) -> Path:
     return profile.step_dir("evaluation") / "overlaps.csv"
 
 
-def write_overlaps(profile: Profile) -> Path:
+def write_overlaps(profile: Profile) -> pd.DataFrame:
     """Compute :func:`subject_overlaps` of every paired subject and write it (reads the masks).
 
     The development and external groups (:data:`OVERLAP_GROUPS`) of the
@@ -250,8 +250,8 @@ def write_overlaps(profile: Profile) -> Path:
 
     Returns
     -------
-    pathlib.Path
-        :func:`overlaps_path` of ``profile``.
+    pandas.DataFrame
+        The table written to :func:`overlaps_path` of ``profile``.
     """
     from leukoct.manifest import load_manifest
     from leukoct.predictions import volumes_path
@@ -263,7 +263,7 @@ def write_overlaps(profile: Profile) -> Path:
     path = overlaps_path(profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     overlaps.to_csv(path, index=False, lineterminator="\n")
-    return path
+    return overlaps
 
 
 def read_overlaps(path: str | os.PathLike[str]) -> pd.DataFrame:
