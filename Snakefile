@@ -54,6 +54,12 @@ def parameters(step):
     return json.dumps(notebook_parameters(PROFILE, step), sort_keys=True)
 
 
+def artefact_files(*ids):
+    """The files a chapter writes for the paper's artefacts ``ids`` (PNG+PDF or CSV+HTML)."""
+    registry = {a.id: a for a in artefact_registry()}
+    return [str(PROFILE.outputs.figures / name) for i in ids for name in registry[i].files()]
+
+
 localrules: all, book, cascade, registration_qc, volumes, overlaps
 
 
@@ -200,9 +206,7 @@ rule curation:
     output:
         notebook=str(EXECUTED / "02_cohort_curation.ipynb"),
         curated=str(PROFILE.step_dir("curation") / "curated.csv"),
-        artefacts=[str(PROFILE.outputs.figures / name) for name in (
-            "figure1.png", "figure1.pdf", "table1.csv", "table1.html",
-            "tableS1.csv", "tableS1.html", "tableS3.csv", "tableS3.html")],
+        artefacts=artefact_files("figure1", "table1", "tableS1", "tableS3"),
     params:
         parameters=parameters("curation"),
     log:
@@ -381,12 +385,6 @@ EVALUATION_INPUTS = dict(
     overlaps=str(evaluation.overlaps_path(PROFILE)),
     manifest=str(MANIFEST),
 )
-
-
-def artefact_files(*ids):
-    """The files a chapter writes for the paper's artefacts ``ids`` (PNG+PDF or CSV+HTML)."""
-    registry = {a.id: a for a in artefact_registry()}
-    return [str(PROFILE.outputs.figures / name) for i in ids for name in registry[i].files()]
 
 
 rule internal_validation:
