@@ -32,6 +32,7 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import jarque_bera
 
+from leukoct.messages import id_list
 from leukoct.ordinal import (
     TABLE3_COVARIATES,
     brant_merge_comparison,
@@ -83,9 +84,8 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what}: column(s) {absent} not found; available: {list(frame.columns)}")
 
 
-def _ids(ids: Sequence[Any], limit: int = 8) -> str:
-    ids = [str(i) for i in ids]
-    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+def _ids(ids: Sequence[Any]) -> str:
+    return id_list(ids, limit=8)
 
 
 def _complete(frame: pd.DataFrame, columns: Sequence[str], analysis: str

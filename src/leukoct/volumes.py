@@ -12,6 +12,8 @@ import os
 
 import pandas as pd
 
+from leukoct.messages import id_list
+
 #: Columns of the volumes table, in order.
 COLUMNS = ("subject_id", "cohort", "group", "split", "ct_vendor", "predicted_ml",
            "registered_ml", "flair_wmh_ml", "true_ml", "predicted_mask", "seconds")
@@ -111,8 +113,6 @@ def read_volumes(path: str | os.PathLike[str]) -> pd.DataFrame:
         table[column] = pd.to_numeric(table[column], errors="raise").astype(float)
     duplicated = table.loc[table["subject_id"].duplicated(), "subject_id"].astype(str).tolist()
     if duplicated:
-        shown = ", ".join(duplicated[:10]) + (f" and {len(duplicated) - 10} more"
-                                               if len(duplicated) > 10 else "")
-        raise ValueError(f"{path}: subject(s) listed twice: {shown}")
+        raise ValueError(f"{path}: subject(s) listed twice: {id_list(duplicated)}")
     return table
 

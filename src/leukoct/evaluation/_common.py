@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from leukoct.messages import id_list
+
 #: Display names of the canonical CT vendors, in the paper's order (Table 2).
 VENDOR_LABELS: dict[str, str] = {"SIEMENS": "Siemens", "GE": "GE", "PHILIPS": "Philips",
                                  "CANON": "Toshiba/Canon"}
@@ -72,10 +74,7 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise KeyError(f"{what}: columns {missing} not found; available: {list(frame.columns)}")
 
 
-def _ids(subjects: Iterable[Any], limit: int = 10) -> str:
-    subjects = [str(s) for s in subjects]
-    shown = ", ".join(subjects[:limit])
-    return shown + (f" and {len(subjects) - limit} more" if len(subjects) > limit else "")
+_ids = id_list
 
 
 def format_estimate(estimate: float, ci_low: float = float("nan"),
