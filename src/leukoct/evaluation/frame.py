@@ -24,6 +24,7 @@ from leukoct.evaluation._common import (
     _require,
 )
 from leukoct.images import Volume, load_volume, mask_volume_ml
+from leukoct.manifest_views import CLINICAL_COHORTS
 from leukoct.volumes import read_volumes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -298,7 +299,7 @@ def evaluation_frame(volumes: pd.DataFrame, overlaps: pd.DataFrame | None = None
         added, NaN for subjects it does not cover (``overlap_computed`` False).
     manifest
         The manifest, for ``fazekas`` and ``infarct_volume_ml`` (added when
-        present).
+        present; NaN in the clinical cohort, whose cells the clinical step reads).
 
     Returns
     -------
@@ -322,7 +323,12 @@ def evaluation_frame(volumes: pd.DataFrame, overlaps: pd.DataFrame | None = None
     if manifest is not None:
         extra = [c for c in ("fazekas", "infarct_volume_ml") if c in manifest.columns]
         if extra:
-            frame = frame.merge(manifest[["subject_id", *extra]], on="subject_id", how="left",
+            # The evaluated cohorts' cells only: the clinical cohort's belong to
+            # the clinical step (leukoct.manifest_views), and an edit there must
+            # not change what the evaluation chapters read.
+            evaluated = manifest if "cohort" not in manifest.columns else \
+                manifest.loc[~manifest["cohort"].isin(CLINICAL_COHORTS)]
+            frame = frame.merge(evaluated[["subject_id", *extra]], on="subject_id", how="left",
                                 validate="one_to_one")
     return frame
 
