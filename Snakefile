@@ -12,12 +12,13 @@
 # root, or the profile's output folders), so `--directory` may point anywhere.  A cluster runs the same workflow with
 # a Snakemake executor plugin (e.g. --executor slurm).
 
+import functools
 import json
 from pathlib import Path
 
 from leukoct.config import load_profile, notebook_parameters
 from leukoct.steps import study_steps
-from leukoct import evaluation, predictions, pseudolabels
+from leukoct import evaluation, manifest_views, predictions, pseudolabels
 from leukoct.book import artefact_registry
 
 PROFILE = load_profile(config.get("profile", "demo"), root=Path(workflow.basedir))
@@ -27,6 +28,28 @@ EXECUTED = RUN / "notebooks"
 LOGS = RUN / "logs"
 MANIFEST = PROFILE.manifest
 KERNEL = config.get("kernel", "leukoct")
+
+# What each step reads of the manifest (leukoct.manifest_views): the steps
+# depend on these small digest files, not on the manifest itself, so that an
+# edit re-runs only the steps that read the edited cells (a clinical field:
+# the clinical chapter and the book).  The manifest stays an input of each
+# step as ancient(): it orders the steps after the twin's data, and a missing
+# manifest is named, but its date alone re-runs nothing.  The views are
+# refreshed at every parse and rewritten only when their content changes.
+VIEWS = manifest_views.views_folder(RUN)
+VIEW_NAMES = tuple(manifest_views.profile_views(PROFILE))
+manifest_views.refresh_views(PROFILE)
+
+
+def view(name):
+    """The digest file of one manifest view."""
+    assert name in VIEW_NAMES, name
+    return str(VIEWS / f"{name}.json")
+
+
+def manifest_input(name):
+    """A step's manifest inputs: the manifest (ancient) and its view."""
+    return dict(manifest=ancient(str(MANIFEST)), view=view(name))
 
 # Study steps in study order (leukoct.steps): notebook stem -> step name
 # (the profile's `steps:` key and the step's output folder).  The book's
@@ -54,13 +77,22 @@ def parameters(step):
     return json.dumps(notebook_parameters(PROFILE, step), sort_keys=True)
 
 
+def values_dir(stem):
+    """The folder where a chapter writes the values the claims ledger reads."""
+    return directory(str(RUN / "values" / stem))
+
+
+VALUES = ["02_cohort_curation", "06_internal_validation", "07_external_and_vendor",
+          "08_us_population", "09_clinical"]
+
+
 def artefact_files(*ids):
     """The files a chapter writes for the paper's artefacts ``ids`` (PNG+PDF or CSV+HTML)."""
     registry = {a.id: a for a in artefact_registry()}
     return [str(PROFILE.outputs.figures / name) for i in ids for name in registry[i].files()]
 
 
-localrules: all, book, cascade, registration_qc, volumes, overlaps
+localrules: all, book, cascade, registration_qc, volumes, overlaps, rulegraph
 
 
 rule all:
@@ -80,6 +112,7 @@ if PROFILE.data.source == "twin":
         output:
             manifest=str(MANIFEST),
             truth=str(MANIFEST.parent / "truth" / "subjects.csv"),
+            views=[view(name) for name in VIEW_NAMES],
         params:
             settings=json.dumps(PROFILE.twin.model_dump(), sort_keys=True),
             seed=PROFILE.seed,
@@ -90,13 +123,14 @@ if PROFILE.data.source == "twin":
         shell:
             "leukoct twin --profile {params.profile} --out $(dirname {output.manifest})"
             " --workers {threads} > {log} 2>&1"
+            " && leukoct manifest views --profile {params.profile} >> {log} 2>&1"
 
 
 rule data:
     """00 — validate the manifest and show what the study holds."""
     input:
         notebook=str(ROOT / "notebooks" / "00_data.ipynb"),
-        manifest=str(MANIFEST),
+        **manifest_input("scans"),
     output:
         notebook=str(EXECUTED / "00_data.ipynb"),
         counts=str(PROFILE.step_dir("data") / "cohort_counts.csv"),
@@ -135,7 +169,7 @@ REGISTRATION = pseudolabels.step_dir(PROFILE)
 checkpoint cascade:
     """Exclusion cascade before registration QC: who must be registered."""
     input:
-        manifest=str(MANIFEST),
+        **manifest_input("exclusions"),
         criteria=CRITERIA,
     output:
         cascade=str(pseudolabels.cascade_path(PROFILE)),
@@ -148,17 +182,25 @@ checkpoint cascade:
         "leukoct curate --profile {params.profile} > {log} 2>&1"
 
 
-def _manifest_row(subject):
+@functools.cache
+def _manifest():
+    # Read once per workflow parse, not once per subject (the jobs of a
+    # thousand-subject study are created one by one).
     from leukoct.manifest import load_manifest
 
-    return load_manifest(MANIFEST).set_index("subject_id").loc[subject]
+    return load_manifest(MANIFEST, verify_checksums=False).set_index("subject_id")
+
+
+@functools.cache
+def _raw_manifest():
+    return manifest_views.read_raw_manifest(MANIFEST)
 
 
 rule register:
     """FLAIR -> CT registration of one subject: its CT pseudo-label and QC."""
     input:
-        manifest=str(MANIFEST),
-        images=lambda w: [_manifest_row(w.subject)[c]
+        manifest=ancient(str(MANIFEST)),
+        images=lambda w: [_manifest().loc[w.subject, c]
                           for c in ("ct_path", "flair_path", "wmh_mask_path")],
     output:
         qc=str(REGISTRATION / "subjects" / "{subject}" / "qc.json"),
@@ -166,6 +208,8 @@ rule register:
         profile=str(PROFILE.path),
         # Only what changes a registration (not the chapter's or the cascade's knobs).
         settings=pseudolabels.registration_settings(PROFILE).model_dump_json(),
+        # The subject's own image cells: editing another row re-registers nothing.
+        row=lambda w: manifest_views.row_digest(_raw_manifest(), w.subject),
     threads: int(PROFILE.steps.get("registration", {}).get("threads", 1))
     log:
         str(LOGS / "register" / "{subject}.log"),
@@ -199,14 +243,15 @@ rule curation:
     """02 — exclusions in the paper's order, Figure 1, Tables 1, S1 and S3."""
     input:
         notebook=str(ROOT / "notebooks" / "02_cohort_curation.ipynb"),
-        manifest=str(MANIFEST),
+        **manifest_input("curation"),
         qc=str(pseudolabels.qc_path(PROFILE)),
         # The paper's criteria (a profile may name its own file instead).
         criteria=CRITERIA,
     output:
         notebook=str(EXECUTED / "02_cohort_curation.ipynb"),
         curated=str(PROFILE.step_dir("curation") / "curated.csv"),
-        artefacts=artefact_files("figure1", "table1", "tableS1", "tableS3"),
+        artefacts=artefact_files("figure1", "table1", "tableS1"),
+        values=values_dir("02_cohort_curation"),
     params:
         parameters=parameters("curation"),
     log:
@@ -219,7 +264,7 @@ rule registration:
     """03 — the registration chapter: QC, failures, pseudo-labels."""
     input:
         notebook=str(ROOT / "notebooks" / "03_registration.ipynb"),
-        manifest=str(MANIFEST),
+        **manifest_input("scans"),
         qc=str(pseudolabels.qc_path(PROFILE)),
         curated=str(PROFILE.step_dir("curation") / "curated.csv"),
         # The chapter shows the benchmark's sweep table when it exists.
@@ -243,7 +288,7 @@ FOLD = NNUNET.fold_dir(TRAINING)
 rule nnunet_export:
     """Development CTs (HU clipped) and pseudo-labels in nnU-Net's raw format; integrity check."""
     input:
-        manifest=str(MANIFEST),
+        **manifest_input("scans"),
         curated=str(predictions.curated_path(PROFILE)),
         # The pseudo-labels of every registered subject exist once the QC is gathered.
         qc=str(pseudolabels.qc_path(PROFILE)),
@@ -319,7 +364,7 @@ rule nnunet_predict:
     input:
         checkpoint=str(FOLD / "checkpoint_final.pth"),
         curated=str(predictions.curated_path(PROFILE)),
-        manifest=str(MANIFEST),
+        **manifest_input("scans"),
     output:
         predictions=str(PROFILE.step_dir("inference") / "{group}" / "predictions.csv"),
     params:
@@ -340,6 +385,8 @@ rule volumes:
         predictions=[str(predictions.predictions_path(PROFILE, g)) for g in predictions.GROUPS],
         curated=str(predictions.curated_path(PROFILE)),
         qc=str(pseudolabels.qc_path(PROFILE)),
+        # The CT vendor of each subject.
+        **manifest_input("scans"),
     output:
         volumes=str(predictions.volumes_path(PROFILE)),
     params:
@@ -369,7 +416,7 @@ rule overlaps:
     """Per-subject Dice of prediction vs pseudo-label, manual mask and (twin) truth."""
     input:
         volumes=str(predictions.volumes_path(PROFILE)),
-        manifest=str(MANIFEST),
+        **manifest_input("scans"),
     output:
         overlaps=str(evaluation.overlaps_path(PROFILE)),
     params:
@@ -383,7 +430,9 @@ rule overlaps:
 EVALUATION_INPUTS = dict(
     volumes=str(predictions.volumes_path(PROFILE)),
     overlaps=str(evaluation.overlaps_path(PROFILE)),
-    manifest=str(MANIFEST),
+    **manifest_input("evaluation"),
+    # Figure 2 shows CT slices.
+    scans=view("scans"),
 )
 
 
@@ -395,6 +444,7 @@ rule internal_validation:
     output:
         notebook=str(EXECUTED / "06_internal_validation.ipynb"),
         artefacts=artefact_files("tableS2"),
+        values=values_dir("06_internal_validation"),
     params:
         parameters=parameters("internal_validation"),
     log:
@@ -412,6 +462,7 @@ rule external:
         notebook=str(EXECUTED / "07_external_and_vendor.ipynb"),
         artefacts=artefact_files("table2", "figure2", "figure3", "figureS1", "figureS2",
                                  "figureS3"),
+        values=values_dir("07_external_and_vendor"),
     params:
         parameters=parameters("external"),
     log:
@@ -428,6 +479,7 @@ rule us_population:
     output:
         notebook=str(EXECUTED / "08_us_population.ipynb"),
         artefacts=artefact_files("figure4"),
+        values=values_dir("08_us_population"),
     params:
         parameters=parameters("us_population"),
     log:
@@ -437,14 +489,16 @@ rule us_population:
 
 
 rule clinical:
-    """09 — clinical validation: Figure S4, Table S4, Table 3."""
+    """09 — clinical validation: Table S3, Figure S4, Table S4, Table 3."""
     input:
         notebook=str(ROOT / "notebooks" / "09_clinical.ipynb"),
         volumes=str(predictions.volumes_path(PROFILE)),
         curated=str(predictions.curated_path(PROFILE)),
-        manifest=str(MANIFEST),
+        **manifest_input("clinical"),
     output:
         notebook=str(EXECUTED / "09_clinical.ipynb"),
+        artefacts=artefact_files("tableS3"),
+        values=values_dir("09_clinical"),
     params:
         parameters=parameters("clinical"),
     log:
@@ -453,10 +507,27 @@ rule clinical:
         papermill("clinical")
 
 
+rule rulegraph:
+    """The workflow's rule graph as a picture, for the book."""
+    input:
+        snakefile=str(ROOT / "Snakefile"),
+    output:
+        png=str(RUN / "workflow" / "rulegraph.png"),
+    params:
+        profile=str(PROFILE.path),
+    log:
+        str(LOGS / "rulegraph.log"),
+    shell:
+        "leukoct rulegraph --profile {params.profile} --out {output.png} > {log} 2>&1"
+
+
 rule book:
     """Render the executed notebooks and the paper's artefacts as a Jupyter Book."""
     input:
         notebooks=[str(EXECUTED / f"{stem}.ipynb") for stem in STEPS],
+        values=[str(RUN / "values" / stem) for stem in VALUES if stem in STEPS],
+        rulegraph=str(RUN / "workflow" / "rulegraph.png"),
+        claims=str(ROOT / "src" / "leukoct" / "data" / "claims.csv"),
         sources=sorted(
             str(p) for p in (ROOT / "book").rglob("*")
             if p.is_file() and "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts

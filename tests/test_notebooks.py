@@ -99,7 +99,7 @@ def test_curation_notebook_writes_figure1_and_tables(ci_study: Path, tmp_path: P
     assert list(curated["subject_id"]) == list(manifest["subject_id"]), "nobody dropped"
     excluded = curated[curated["status"] == "excluded"]
     assert (excluded["reason"] != "").all(), "every exclusion has its reason"
-    for name in ("figure1.png", "figure1.pdf", "table1.csv", "tableS1.html", "tableS3.csv"):
+    for name in ("figure1.png", "figure1.pdf", "table1.csv", "tableS1.html"):
         assert (figures / name).is_file(), name
     sidecar = json.loads((figures / "table1.provenance.json").read_text())
     assert sidecar["notebook"] == "notebooks/02_cohort_curation.ipynb"

@@ -3,9 +3,12 @@
 The book is built from a *staging* copy, never from the executed notebooks
 in place: ``book/`` (hand-written pages, ``_config.yml``, ``_toc.yml``) is
 copied to ``<run>/book_src``, the workflow's executed notebooks go to
-``chapters/``, the profile's figures folder to ``figures/``, and two pages
-are generated — the data dictionary (from the manifest schema) and "The
-paper, reproduced" (from the artefact registry and the provenance sidecars).
+``chapters/``, the profile's figures folder to ``figures/``, and four pages
+are generated: the data dictionary (from the manifest schema), "The paper,
+reproduced" (from the artefact registry and the provenance sidecars), the
+claims ledger (the paper's claims joined to the values the chapters saved,
+:mod:`leukoct.ledger`) and the workflow (its rule graph, drawn by the
+``rulegraph`` rule, and the manifest views behind incremental re-runs).
 Jupyter Book 1.x then renders the stage with notebook execution off.
 """
 
@@ -21,7 +24,9 @@ from pathlib import Path
 import yaml
 
 from leukoct.config import Profile
+from leukoct import ledger
 from leukoct.dictionary import data_dictionary_markdown
+from leukoct.manifest_views import profile_views
 from leukoct.provenance import read_sidecar
 from leukoct.steps import STEPS, study_steps
 
@@ -139,6 +144,63 @@ def artefacts_markdown(figures_dir: Path, stage_figures: str = "figures") -> str
     return "\n".join(lines)
 
 
+def rulegraph_path(profile: Profile) -> Path:
+    """Where the workflow's ``rulegraph`` rule draws the rule graph."""
+    return profile.outputs.root / "workflow" / "rulegraph.png"
+
+
+def workflow_markdown(profile: Profile, picture: str | None) -> str:
+    """The workflow page: the rule graph and what re-runs after an edit."""
+    lines = [
+        "# The workflow",
+        "",
+        "Snakemake runs the study as a graph of rules: each study step is a notebook executed "
+        "by papermill (blue below), the per-subject and per-cohort work (registration, "
+        "nnU-Net, prediction) are command-line rules between them, and the book is the last "
+        "rule. A rule re-runs only when one of its inputs, its parameters or its code "
+        "changed, so an author's data update re-runs only what it touches.",
+        "",
+    ]
+    if picture:
+        lines += [f"![The workflow's rule graph]({picture})", "",
+                  "*The rule graph of this run's profile (`snakemake --rulegraph`, drawn by "
+                  "`leukoct.workflow_graph` without graphviz). The per-subject `register` jobs "
+                  "sit behind the `cascade` checkpoint and are not drawn.*", ""]
+    else:
+        lines += ["*The rule graph was not drawn for this build (run the workflow's "
+                  "`rulegraph` rule).*", ""]
+    lines += [
+        "## What an edit of the manifest re-runs",
+        "",
+        "No step depends on `manifest.csv` as a whole. Each depends on a *view*: the manifest "
+        "cells it reads, summarised as a SHA-256 in `<run>/manifest_views/<view>.json` "
+        "(`leukoct.manifest_views`). The views are refreshed whenever the workflow is read "
+        "and rewritten only when their content changes, so correcting a clinical field "
+        "re-runs the clinical chapter and the book, while replacing one CT (and its "
+        "checksum) re-runs that subject's registration and everything downstream of it. "
+        "On the digital twin the twin's chapter re-runs too: it shows every cell of the "
+        "manifest the twin generated.",
+        "",
+        "| view | read by | cells |",
+        "|---|---|---|",
+    ]
+    for view in profile_views(profile).values():
+        cells = "; ".join(
+            f"{'every cohort' if p.cohorts is None else ', '.join(p.cohorts)}: "
+            f"{len(p.columns)} columns" for p in view.parts)
+        lines.append(f"| `{view.name}` | {view.read_by} | {cells} |")
+    lines += ["", "`benchmarks/incremental_rebuild.py` times a cold build against the "
+              "rebuild after one clinical field changes.", ""]
+    return "\n".join(lines)
+
+
+def ledger_page(profile: Profile) -> str:
+    """The claims-ledger page of a run (:mod:`leukoct.ledger`)."""
+    claims = ledger.read_claims()
+    table = ledger.ledger_table(claims, ledger.read_values(profile.outputs.root / "values"))
+    return ledger.ledger_markdown(table, ledger.inconsistencies(claims))
+
+
 def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
     """Copy sources, executed notebooks and figures into a staging folder.
 
@@ -177,6 +239,14 @@ def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
                         ignore=shutil.ignore_patterns("*.md", ".gitignore"))
     (stage / "data_dictionary.md").write_text(data_dictionary_markdown(), encoding="utf-8")
     (stage / "artefacts.md").write_text(artefacts_markdown(figures), encoding="utf-8")
+    (stage / "ledger.md").write_text(ledger_page(profile), encoding="utf-8")
+    picture = rulegraph_path(profile)
+    if picture.is_file():
+        (stage / "workflow").mkdir(exist_ok=True)
+        shutil.copy2(picture, stage / "workflow" / "rulegraph.png")
+    (stage / "workflow.md").write_text(
+        workflow_markdown(profile, "workflow/rulegraph.png" if picture.is_file() else None),
+        encoding="utf-8")
     return stage
 
 

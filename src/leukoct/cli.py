@@ -66,6 +66,25 @@ def manifest_validate(
     raise typer.Exit(code=1)
 
 
+@manifest_app.command("views")
+def manifest_views_command(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Refresh the per-step views of the profile's manifest (what lets the
+    workflow re-run only the steps an edit touches); unchanged views are
+    left as they are."""
+    from leukoct.config import load_profile
+    from leukoct.manifest_views import refresh_views, views_folder
+
+    prof = load_profile(profile)
+    if not prof.manifest.is_file():
+        typer.echo(f"error: {prof.manifest} does not exist", err=True)
+        raise typer.Exit(code=1)
+    written = refresh_views(prof)
+    typer.echo(f"views of {prof.manifest} in {views_folder(prof.outputs.root)}: "
+               + (f"updated {', '.join(written)}" if written else "all unchanged"))
+
+
 @manifest_app.command("checksum")
 def manifest_checksum(path: Annotated[Path, typer.Argument(help="The manifest CSV.")]) -> None:
     """Compute the SHA-256 of every image and write it into the manifest."""
@@ -294,6 +313,24 @@ def book(
 
     index = build_book(load_profile(profile), strict=strict)
     typer.echo(f"book written: {index}")
+
+
+@app.command("rulegraph")
+def rulegraph_command(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("rulegraph.png"),
+) -> None:
+    """Draw the workflow's rule graph (Snakemake --rulegraph) as a picture, without graphviz."""
+    from leukoct.config import load_profile
+    from leukoct.workflow_graph import rulegraph, write_rulegraph_figure
+
+    prof = load_profile(profile)
+    assert prof.root is not None
+    graph = rulegraph(prof.root / "Snakefile", prof.path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = write_rulegraph_figure(graph, out)
+    typer.echo(f"rule graph ({len(graph.nodes)} rules, {len(graph.edges)} dependencies) "
+               f"written: {', '.join(map(str, written))}")
 
 
 @app.command("dictionary")
