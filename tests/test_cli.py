@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 from leukoct import __version__
@@ -49,3 +50,22 @@ def test_twin_refuses_a_profile_without_twin(monkeypatch) -> None:
     result = runner.invoke(app, ["twin", "--profile", "real"])
     assert result.exit_code != 0
     assert "no 'twin:' section" in result.output
+
+
+def test_manifest_views_written_then_unchanged(manifest_path: Path, tmp_path: Path) -> None:
+    raw = yaml.safe_load((ROOT / "profiles" / "real.yaml").read_text())
+    raw["data"]["manifest"] = str(manifest_path)
+    raw["outputs"] = {"root": str(tmp_path / "run"), "figures": str(tmp_path / "fig"),
+                      "book": str(tmp_path / "book")}
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(yaml.safe_dump(raw))
+    first = runner.invoke(app, ["manifest", "views", "--profile", str(profile)])
+    assert first.exit_code == 0, first.output
+    assert "updated scans, exclusions, curation, evaluation, clinical" in first.output
+    assert sorted(p.name for p in (tmp_path / "run" / "manifest_views").iterdir()) == [
+        "clinical.json", "curation.json", "evaluation.json", "exclusions.json", "scans.json"]
+    again = runner.invoke(app, ["manifest", "views", "--profile", str(profile)])
+    assert "all unchanged" in again.output
+    edit_cells(manifest_path, 4, mrs_3m="5")  # the clinical subject
+    assert "updated clinical\n" in runner.invoke(
+        app, ["manifest", "views", "--profile", str(profile)]).output

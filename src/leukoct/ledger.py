@@ -62,6 +62,8 @@ import pandas as pd
 
 from leukoct.baseline import VENDOR_NAMES
 from leukoct.evaluation import MISSING, VALUE_COLUMNS, format_estimate
+from leukoct.evaluation._common import _is_missing as _missing
+from leukoct.evaluation._common import _num, _value
 from leukoct.messages import id_list
 
 if TYPE_CHECKING:
@@ -187,26 +189,10 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise ValueError(f"{what}: column(s) {absent} not found; available: {list(frame.columns)}")
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _num(value: Any) -> float:
-    return math.nan if _missing(value) else float(value)
-
-
 def _row(comparison: str, statistic: str, group: Any, estimate: Any, ci_low: Any = None,
          ci_high: Any = None, n: Any = None) -> dict[str, Any]:
-    return {"comparison": comparison, "statistic": statistic, "group": str(group),
-            "estimate": _num(estimate), "ci_low": _num(ci_low), "ci_high": _num(ci_high),
-            "n": _num(n)}
+    # The ledger joins on text keys: a numeric group becomes text.
+    return _value(comparison, statistic, str(group), estimate, ci_low, ci_high, n)
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
