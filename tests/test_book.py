@@ -37,12 +37,16 @@ def test_unproduced_artefacts_are_marked_not_hidden(tmp_path: Path) -> None:
 
 
 def test_produced_table_is_shown_with_its_provenance(tmp_path: Path) -> None:
-    save_table(pd.DataFrame({"x": [1]}), "table1", tmp_path, "notebooks/02.ipynb",
-               {"profile": "/p/ci.yaml", "seed": 5})
+    save_table(pd.DataFrame({"x": [1]}), "table1", tmp_path, "notebooks/02_cohort_curation.ipynb",
+               {"profile": "/p/ci.yaml", "seed": 5, "criteria": None, "output_dir": "/o"})
     page = artefacts_markdown(tmp_path)
     assert "reproduces **1 of 15** artefacts" in page
     assert "```{raw} html" in page
-    assert "*Provenance:* notebook `notebooks/02.ipynb`, profile `ci`, seed 5" in page
+    # A link to the chapter that made it, the knobs that change it (not the paths).
+    assert ("*Provenance:* made by the chapter {doc}`chapters/02_cohort_curation` "
+            "(`notebooks/02_cohort_curation.ipynb`), profile `ci`, seed 5, parameters "
+            "`criteria=None`; code commit") in page
+    assert "/o" not in page
 
 
 def test_chapters_come_from_the_table_of_contents() -> None:

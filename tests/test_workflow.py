@@ -232,6 +232,9 @@ def test_the_built_book_holds_every_artefact_and_works_offline(ci_run: tuple[Pat
         if artefact.kind == "figure" and (resolved.outputs.figures / f"{artefact.id}.png").is_file():
             assert f"_images/{artefact.id}.png" in {f"_images/{Path(s).name}"
                                                     for s in artefacts.images}, artefact.id
+    # Each produced artefact links to the chapter that made it.
+    linked = {Path(urlparse(link).path).stem for link in artefacts.links}
+    assert {"02_cohort_curation", "07_external_and_vendor", "09_clinical"} <= linked
     produced_tables = [a for a in artefact_registry() if a.kind == "table"
                        and (resolved.outputs.figures / f"{a.id}.html").is_file()]
     assert artefacts.tables >= len(produced_tables)

@@ -102,16 +102,27 @@ def keep_chapters(toc: dict, keep: set[str]) -> dict:
     return walk(toc)  # type: ignore[return-value]
 
 
+#: Parameters every step receives (paths and machine settings), left out of
+#: the provenance line, which shows the knobs that change a result.
+_COMMON_PARAMETERS = frozenset({"profile", "manifest", "figures_dir", "output_dir", "threads",
+                                "verify_checksums", "seed"})
+
+
 def _provenance_line(figures_dir: Path, artefact: Artefact) -> str:
     record = read_sidecar(figures_dir, artefact.id)
     if record is None:
         return ""
     params = record.get("parameters", {})
     profile = Path(str(params.get("profile", "?"))).stem
+    knobs = ", ".join(f"`{k}={v}`" for k, v in sorted(params.items())
+                      if k not in _COMMON_PARAMETERS)
     inputs = ", ".join(f"`{Path(k).name}` {v[:12]}" for k, v in record.get("inputs", {}).items())
-    return (f"*Provenance:* notebook `{record.get('notebook')}`, profile `{profile}`, "
-            f"seed {params.get('seed', '?')}, commit `{str(record.get('commit'))[:12]}`, "
-            f"{record.get('created', '')}; inputs: {inputs or 'none recorded'}.")
+    stem = Path(str(record.get("notebook", artefact.step))).stem
+    return (f"*Provenance:* made by the chapter {{doc}}`chapters/{stem}` "
+            f"(`{record.get('notebook')}`), profile `{profile}`, seed {params.get('seed', '?')}"
+            f"{', parameters ' + knobs if knobs else ''}; code commit "
+            f"`{str(record.get('commit'))[:12]}`, {record.get('created', '')}; inputs (SHA-256): "
+            f"{inputs or 'none recorded'}.")
 
 
 def artefacts_markdown(figures_dir: Path, stage_figures: str = "figures") -> str:
