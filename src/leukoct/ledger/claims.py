@@ -1,0 +1,80 @@
+"""The paper's claims: reading ``claims.csv`` and its internal inconsistencies."""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+
+from leukoct.ledger._common import (
+    CLAIM_COLUMNS,
+    _require,
+)
+from leukoct.messages import id_list
+
+# --------------------------------------------------------------------------
+# the claims
+# --------------------------------------------------------------------------
+
+def read_claims(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The paper's claims (``leukoct/data/claims.csv``, or another file of its layout).
+
+    Parameters
+    ----------
+    path
+        A claims file; default the package's own.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CLAIM_COLUMNS` in the file's order: ``estimate``, ``ci_low``
+        and ``ci_high`` as float (NaN where empty), every other column as
+        text with ``""`` for empty.
+
+    Raises
+    ------
+    ValueError
+        A column is missing (named) or a number does not parse (claims named).
+    """
+    if path is None:
+        text = files("leukoct").joinpath("data/claims.csv").read_text("utf-8")
+        where = "leukoct/data/claims.csv"
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+        where = str(path)
+    claims = pd.read_csv(StringIO(text), comment="#", dtype=str, keep_default_na=False)
+    _require(claims, CLAIM_COLUMNS, where)
+    claims = claims[list(CLAIM_COLUMNS)].copy()
+    for column in CLAIM_COLUMNS:
+        claims[column] = claims[column].astype(object).astype(str)
+    for column in ("estimate", "ci_low", "ci_high"):
+        number = pd.to_numeric(claims[column].replace("", None), errors="coerce")
+        bad = number.isna() & (claims[column].str.strip() != "")
+        if bad.any():
+            raise ValueError(f"{where}: {column} is not a number for claim(s) "
+                             f"{id_list(claims.loc[bad, 'claim_id'])}")
+        claims[column] = number.astype(float)
+    return claims
+
+
+def inconsistencies(claims: pd.DataFrame) -> pd.DataFrame:
+    """The paper's internal inconsistencies: the claims whose ``consistency`` is not empty.
+
+    Parameters
+    ----------
+    claims
+        :func:`read_claims`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``claim_id, location, consistency``, in the claims' order (an
+        inconsistency shared by several claims appears once per claim).
+    """
+    _require(claims, ["claim_id", "location", "consistency"], "claims")
+    text = claims["consistency"].fillna("").astype(str).str.strip()
+    out = claims.loc[text != "", ["claim_id", "location"]].assign(consistency=text[text != ""])
+    return out.reset_index(drop=True)

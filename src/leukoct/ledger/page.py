@@ -1,0 +1,93 @@
+"""The claims-ledger page of the book (MyST Markdown)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from leukoct.evaluation._common import _is_missing as _missing
+from leukoct.ledger._common import (
+    LEDGER_COLUMNS,
+    SIGNIFICANCE_LEVEL,
+    STATUSES,
+    _require,
+)
+
+# --------------------------------------------------------------------------
+# the page
+# --------------------------------------------------------------------------
+
+# Markdown (MyST, with dollarmath) would read these as markup, roles or math.
+_MARKUP = re.compile(r"([\\`*_{}\[\]<>#|$~])")
+
+
+def _text(text: str) -> str:
+    return _MARKUP.sub(r"\\\1", str(text))
+
+
+def _signed(difference: float) -> str:
+    if _missing(difference):
+        return ""
+    if float(difference).is_integer():
+        return f"{difference:+.0f}" if difference else "0"
+    return f"{difference:+.4f}".rstrip("0").rstrip(".")
+
+
+def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
+    """The book's "Claims ledger" page (MyST Markdown).
+
+    Parameters
+    ----------
+    table
+        :func:`ledger_table`.
+    inconsistencies
+        :func:`inconsistencies` of the same claims.
+
+    Returns
+    -------
+    str
+        ``# Claims ledger``: an introduction, the count of claims per status,
+        the ledger as an HTML table (``{raw} html``, as the artefacts page
+        embeds tables) and ``## The paper's internal inconsistencies``, each
+        stated once with the claims it concerns.
+    """
+    _require(table, LEDGER_COLUMNS, "table (ledger_table)")
+    _require(inconsistencies, ["claim_id", "consistency"], "inconsistencies")
+    counts = table["status"].value_counts()
+    unknown = sorted(set(counts.index) - set(STATUSES))
+    if unknown:
+        raise ValueError(f"table: statuses {unknown} are not in STATUSES")
+    lines = [
+        "# Claims ledger",
+        "",
+        ("Every number the paper states in its abstract, text and key table cells "
+          f"({len(table)} claims), beside the value this run reproduced. Reproduced values "
+         "are those the study steps saved; nothing is recomputed here. A claim matches when "
+         "the reproduced value agrees at the printed precision (counts exactly); a statement "
+         f"of significance is checked against p < {SIGNIFICANCE_LEVEL:g}, a statement of "
+         "direction against the sign of the reproduced estimate. The difference is "
+         "reproduced minus published."),
+        "",
+        "## Summary",
+        "",
+    ]
+    for status, meaning in STATUSES.items():
+        lines.append(f"- **{_text(status)}**: {int(counts.get(status, 0))}. "
+                     f"{_text(meaning[:1].upper() + meaning[1:])}.")
+    shown = table.assign(difference=table["difference"].map(_signed))
+    html = shown.to_html(index=False, escape=True, border=0, na_rep="",
+                         classes=["leukoct-table", "leukoct-ledger"]).strip()
+    fence = "````" if "```" in html else "```"
+    lines += ["", "## Claims", "", f"{fence}{{raw}} html", html, fence, "",
+              "## The paper's internal inconsistencies", ""]
+    if len(inconsistencies):
+        lines.append("Numbers the paper prints differently in different places, or that do "
+                     "not add up; each is kept as printed in the claims above.")
+        lines.append("")
+        grouped = inconsistencies.groupby("consistency", sort=False)["claim_id"]
+        for text, ids in grouped:
+            lines.append(f"- {_text(text)} (claims {', '.join(map(str, ids))})")
+    else:
+        lines.append("None recorded.")
+    return "\n".join(lines) + "\n"
