@@ -419,6 +419,13 @@ def test_ledger_statuses_by_hand() -> None:
     assert got.loc["K05", "reproduced"] == "0.883 (0.856–0.908)"   # the first of two rows
     assert got.loc["K06", "reproduced"] == "33.2%"
     assert got.loc["K07", "difference"] == pytest.approx(0.1)
+    # One decimal finer than printed: 68.1 (SD 12.7) against a reproduced mean of 65.86364.
+    age = L.ledger_table(claims.iloc[[0]].assign(kind="mean", published="68.1 (SD 12.7)",
+                                                 estimate=68.1, comparison="age",
+                                                 statistic="mean", group="development",
+                                                 artefact="table1"),
+                         _values([_v("table1", "age", "mean", "development", 65.86364, n=22)]))
+    assert age.loc[0, "difference"] == -2.24 and age.loc[0, "status"] == L.DIFFERS
     assert got.loc["K08", "reproduced"] == "p < 0.001" and math.isnan(got.loc["K08", "difference"])
     assert got.loc["K11", "reproduced"] == "p = 0.010"
     assert got.loc["K12", "reproduced"] == "+0.250"

@@ -124,7 +124,9 @@ def _judge(claim: pd.Series, value: pd.Series | None, sd: float, has_artefact: b
         status = INSIDE_CI
     else:
         status = DIFFERS
-    return reproduced, float(difference), status, size
+    # Shown one decimal finer than the paper printed: enough to read, no false precision.
+    shown = round(float(difference), (3 if digits is None else digits) + 1)
+    return reproduced, shown, status, size
 
 
 def ledger_table(claims: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
