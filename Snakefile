@@ -240,7 +240,7 @@ rule registration_qc:
 
 
 rule curation:
-    """02 — exclusions in the paper's order, Figure 1, Tables 1, S1 and S3."""
+    """02 — exclusions in the paper's order, Figure 1, Tables 1 and S1."""
     input:
         notebook=str(ROOT / "notebooks" / "02_cohort_curation.ipynb"),
         **manifest_input("curation"),
