@@ -158,8 +158,7 @@ def _perturb_outside(path: Path, view: str, out: Path) -> Path:
     for part in VIEWS[view].parts:
         rows = table["cohort"].isin(part.cohorts) if part.cohorts else slice(None)
         inside.loc[rows, [c for c in part.columns if c in table.columns]] = True
-    frozen = {*columns_of_group("identity"), *columns_of_group("images"),
-              *(c.replace("_path", "_sha256") for c in IMAGE_COLUMNS)}
+    frozen = {*columns_of_group("identity"), *columns_of_group("images")}
     changed = 0
     for column in table.columns:
         if column in frozen or column not in SubjectRecord.model_fields:

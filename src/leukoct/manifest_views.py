@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from leukoct.schema import CHECKSUM_OF, COHORTS, COLUMNS, IMAGE_COLUMNS, SubjectRecord
+from leukoct.schema import CLINICAL_COHORTS, COHORTS, COLUMNS, columns_of_group
 
 if TYPE_CHECKING:
     from leukoct.config import Profile
@@ -55,20 +55,7 @@ __all__ = [
     "write_views",
 ]
 
-#: Cohorts whose clinical fields only the clinical step reads.
-CLINICAL_COHORTS: tuple[str, ...] = ("clinical",)
 _OTHER_COHORTS: tuple[str, ...] = tuple(c for c in COHORTS if c not in CLINICAL_COHORTS)
-
-
-def columns_of_group(group: str) -> tuple[str, ...]:
-    """Manifest columns of one schema group (``identity``, ``images``,
-    ``acquisition``, ``exclusion``, ``clinical``), in the schema's order."""
-    out = tuple(name for name, field in SubjectRecord.model_fields.items()
-                if isinstance(field.json_schema_extra, dict)
-                and field.json_schema_extra.get("group") == group)
-    if not out:
-        raise ValueError(f"no manifest column in schema group {group!r}")
-    return out
 
 
 @dataclass(frozen=True)
@@ -110,7 +97,7 @@ def manifest_views(criteria_columns: Iterable[str] = ()) -> dict[str, View]:
         and ``clinical`` (every column of the clinical cohort: chapter 9).
     """
     identity = columns_of_group("identity")
-    images = tuple(c for pair in ((p, CHECKSUM_OF[p]) for p in IMAGE_COLUMNS) for c in pair)
+    images = columns_of_group("images")  # each path with its checksum
     acquisition = columns_of_group("acquisition")
     criteria = tuple(dict.fromkeys(c for c in criteria_columns if c))
     scans = (*identity, *images, *acquisition)

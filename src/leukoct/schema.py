@@ -26,6 +26,9 @@ COHORTS: tuple[str, ...] = ("train", "internal", "external", "us", "clinical")
 #: Cohorts whose inclusion criterion is an available CT-FLAIR pair.
 PAIRED_COHORTS: frozenset[str] = frozenset({"train", "internal", "external"})
 
+#: Cohorts whose clinical fields only the clinical step reads.
+CLINICAL_COHORTS: tuple[str, ...] = ("clinical",)
+
 #: Canonical scanner vendors and the spellings found in DICOM headers and
 #: registries that map to them (case-insensitive).  Toshiba Medical Systems
 #: became Canon Medical Systems; the paper reports them as one vendor.
@@ -270,6 +273,17 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(
 BOOLEAN_COLUMNS: tuple[str, ...] = tuple(
     name for name, f in SubjectRecord.model_fields.items()
     if f.annotation in (bool, bool | None))
+
+
+def columns_of_group(group: str) -> tuple[str, ...]:
+    """Manifest columns of one schema group (``identity``, ``images``,
+    ``acquisition``, ``exclusion``, ``clinical``), in the schema's order."""
+    out = tuple(name for name, field in SubjectRecord.model_fields.items()
+                if isinstance(field.json_schema_extra, dict)
+                and field.json_schema_extra.get("group") == group)
+    if not out:
+        raise ValueError(f"no manifest column in schema group {group!r}")
+    return out
 
 
 def field_fix(column: str) -> str:

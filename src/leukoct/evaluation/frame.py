@@ -24,7 +24,7 @@ from leukoct.evaluation._common import (
     _require,
 )
 from leukoct.images import Volume, load_volume, mask_volume_ml
-from leukoct.manifest_views import CLINICAL_COHORTS
+from leukoct.schema import CLINICAL_COHORTS
 from leukoct.volumes import read_volumes
 
 if TYPE_CHECKING:  # pragma: no cover
