@@ -17,7 +17,12 @@ from leukoct.config import load_profile
 from leukoct.manifest import load_manifest, validate_manifest
 from leukoct.twin import TwinSettings, generate_study
 from leukoct.twin import parameters as P
-from leukoct.twin.clinical import apportion, draw_cohort_tables, kept_and_excluded
+from leukoct.twin.clinical import (
+    apportion,
+    draw_cohort_tables,
+    kept_and_excluded,
+    stratified_normal,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_PROFILE = load_profile("ci", root=ROOT)
@@ -247,6 +252,29 @@ def test_volume_model_calibration(paper_tables: pd.DataFrame) -> None:
     quintile = pd.qcut(clin["la_volume_ml"].astype(float), 5, labels=False)
     mrs = clin["mrs_3m"].astype(float).groupby(quintile).mean()
     assert mrs.iloc[-1] > mrs.iloc[0]
+
+
+def test_stratified_normal_puts_one_draw_in_each_quantile_slice() -> None:
+    from scipy.stats import norm, kstest
+
+    groups = np.array(["kept"] * 22 + ["excluded"] * 18)
+    x = stratified_normal(np.random.default_rng(0), 40, groups)
+    for label, k in (("kept", 22), ("excluded", 18)):
+        # Hand computation: the k draws of a group occupy the k slices [i/k, (i+1)/k).
+        slices = np.sort(np.floor(norm.cdf(x[groups == label]) * k).astype(int))
+        np.testing.assert_array_equal(slices, np.arange(k))
+    # The marginal stays standard normal (a large draw, one group).
+    assert kstest(stratified_normal(np.random.default_rng(1), 20000), "norm").pvalue > 0.01
+
+
+def test_small_development_cohort_spans_its_volume_distribution() -> None:
+    # Issue 16: independent draws once left the demo's 22 kept development
+    # subjects below the 80th percentile of LA volume.  Stratified, the kept
+    # subjects of any seed reach the upper tail of the paper's IQR.
+    for seed in (20240611, 1, 2):
+        t = draw_cohort_tables(TwinSettings(development=40, external=1, us=0, clinical=0), seed)
+        kept = t[(t["cohort"] == "train") & (t["exclusion_reason"] == "")]["la_volume_ml"]
+        assert kept.quantile(0.75) > 12.0 and kept.max() > 30.0
 
 
 @pytest.fixture(scope="module")
