@@ -20,6 +20,8 @@ def test_settings_come_from_the_profile() -> None:
     settings = registration_settings(profile)
     assert settings.type_of_transform == profile.steps["registration"]["type_of_transform"]
     assert settings.threshold == 0.0, "the paper's rule: probability > 0"
+    # ... of the mask carried by nearest-neighbour label transfer (docs/decisions.md).
+    assert settings.label_interpolation == "nearest"
     assert settings.seed == profile.seed and settings.threads == 1
 
 

@@ -33,8 +33,10 @@ from test_skullstrip import CT_HU, FLAIR_SIGNAL, LESION, grid_points, head_label
 CT_SPACING, FLAIR_SPACING = (1.5, 1.5, 5.0), (2.0, 2.0, 5.0)
 CT_FOV, FLAIR_FOV = (210.0, 240.0, 190.0), (200.0, 230.0, 180.0)
 #: Fast settings for the phantom: coarse grid, one thread (reproducible).
+#: The linearly warped probability map cut at 0 (the default carries the mask
+#: by nearest-neighbour label transfer), so that the tests below compare readings.
 FAST = RegistrationSettings(type_of_transform="Rigid", resolution_mm=3.0, iterations=(60, 30, 0),
-                            threads=1)
+                            threads=1, label_interpolation="linear")
 #: Measured with FAST on the phantom: Dice 0.87 for the default pose (0.77-0.89
 #: over four poses), 0.0-0.2 without registration.
 MIN_DICE = 0.75
@@ -148,6 +150,17 @@ def test_threshold_orders_volumes_and_volume_inputs_work(pair, registered, tmp_p
     np.testing.assert_allclose(nib.load(str(strict.pseudolabel_path)).affine,
                                nib.load(str(pair["ct"])).affine, atol=1e-4)
     assert not (strict_mask & ~loose_mask).any()
+    # Cut at 0 the linearly warped mask grows well beyond the FLAIR mask.
+    assert registered.qc["pseudolabel_ml"] > 1.3 * registered.qc["wmh_flair_ml"]
+
+
+def test_nearest_label_transfer_keeps_the_masks_volume(pair, registered, tmp_path) -> None:
+    nearest = run(pair, tmp_path / "nearest", FAST.model_copy(update={"label_interpolation": "nearest"}))
+    assert nearest.qc["label_interpolation"] == "nearest"
+    assert abs(nearest.qc["pseudolabel_ml"] / nearest.qc["wmh_flair_ml"] - 1) < 0.1
+    # Same transforms: the nearest label lies inside the linear map's support.
+    assert not ((read(nearest.pseudolabel_path) > 0) & ~(read(registered.probability_path) > 0)).any()
+    np.testing.assert_array_equal(read(nearest.probability_path), read(registered.probability_path))
 
 
 def test_single_thread_runs_are_identical(pair, registered, tmp_path) -> None:

@@ -3,16 +3,19 @@
 The paper makes its CT training labels without annotation: WMH segmented on
 FLAIR are carried onto the paired CT by a non-rigid registration of the
 skull-stripped FLAIR (moving) to the skull-stripped CT (fixed), and the
-warped mask is thresholded at probability > 0 (Methods, "Data preprocessing
+warped mask is thresholded at a probability of 0 (Methods, "Data preprocessing
 and preparation").  This module does that with ANTs (antspyx):
 
 * both images are skull-stripped (:mod:`leukoct.skullstrip`), the CT is
   windowed to the brain's HU, and both are resampled to a coarse isotropic
   grid (``resolution_mm``) for the optimisation only;
 * mutual information drives rigid, then (optionally) affine and SyN stages;
-* the transforms are applied to the WMH mask on the *full* CT grid with
-  linear interpolation, giving a probability map, and the pseudo-label is
-  ``probability > threshold`` (0 by default, the paper's rule);
+* the transforms are applied to the WMH mask on the *full* CT grid: with
+  linear interpolation for the probability map that is kept, and with
+  nearest-neighbour label transfer for the pseudo-label (``carried mask >
+  threshold``, 0 as in the Methods).  ``label_interpolation="linear"`` cuts the
+  probability map instead, which at a threshold of 0 makes labels ~3x the WMH
+  volume on 5 mm FLAIR slices (docs/decisions.md);
 * QC numbers per pair (mutual information, brain-mask Dice, volumes,
   runtime) feed :func:`flag_registration_errors`, whose flagged subjects are
   the study's "registration error" exclusions.
@@ -105,9 +108,15 @@ class RegistrationSettings(BaseModel):
     mi_bins: int = Field(default=32, ge=8, description="Histogram bins of mutual information.")
     sampling_rate: float = Field(
         default=0.25, gt=0, le=1, description="Fraction of voxels sampled by the linear stages.")
+    label_interpolation: Literal["nearest", "linear"] = Field(
+        default="nearest",
+        description="How the WMH mask is carried onto the CT for the pseudo-label: 'nearest' "
+        "(nearest-neighbour label transfer: the carried mask keeps the FLAIR mask's volume) "
+        "or 'linear' (the linearly warped probability map, which on 5 mm FLAIR slices and a "
+        "threshold of 0 gives labels ~3x the WMH volume; docs/decisions.md).")
     threshold: float = Field(
         default=0.0, ge=0, lt=1,
-        description="Pseudo-label = warped-mask probability > threshold (paper: 0).")
+        description="Pseudo-label = carried mask > threshold (paper: a probability of 0).")
     threads: int = Field(default=1, ge=1, description="ITK threads; 1 gives bit-identical runs.")
     seed: int = Field(default=20240611, ge=0, description="Seed of ANTs' metric sampling.")
 
@@ -382,7 +391,12 @@ def register_pair(ct: ImageInput, flair: ImageInput, wmh_mask: ImageInput, *,
 
     wmh = (wmh_img.numpy() > 0).astype(np.float32)
     probability = np.clip(warp(_like(wmh_img, wmh), ct_img, "linear"), 0.0, 1.0)
-    pseudolabel = probability > settings.threshold
+    if settings.label_interpolation == "nearest":
+        # Each CT voxel takes the label of the FLAIR voxel its centre falls in:
+        # the label's volume is kept whatever the slice thickness and tilt.
+        pseudolabel = warp(_like(wmh_img, wmh), ct_img, "nearestNeighbor") > settings.threshold
+    else:
+        pseudolabel = probability > settings.threshold
     probability_path, pseudolabel_path = out / PROBABILITY_FILE, out / PSEUDOLABEL_FILE
     ants.image_write(_like(ct_img, probability.astype(np.float32)), str(probability_path))
     ants.image_write(_like(ct_img, pseudolabel.astype(np.uint8)), str(pseudolabel_path))
@@ -391,7 +405,7 @@ def register_pair(ct: ImageInput, flair: ImageInput, wmh_mask: ImageInput, *,
              probability, pseudolabel)
     qc["runtime_s"] = time.perf_counter() - start
     qc.update(type_of_transform=settings.type_of_transform, resolution_mm=settings.resolution_mm,
-              threshold=settings.threshold)
+              label_interpolation=settings.label_interpolation, threshold=settings.threshold)
     if subject_id is not None:
         qc = {"subject_id": subject_id, **qc}
     return RegistrationResult(probability_path=probability_path, pseudolabel_path=pseudolabel_path,
