@@ -533,6 +533,9 @@ rule book:
             if p.is_file() and "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts
         ),
         registry=str(ROOT / "src" / "leukoct" / "data" / "artefacts.yaml"),
+        # The demo-vs-paper page reads both profiles and the reasons file.
+        deviations=[str(ROOT / "src" / "leukoct" / "data" / "demo_deviations.yaml"),
+                    str(ROOT / "profiles" / "demo.yaml"), str(ROOT / "profiles" / "paper.yaml")],
     output:
         index=str(PROFILE.outputs.book / "_build" / "html" / "index.html"),
     params:

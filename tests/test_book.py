@@ -98,3 +98,26 @@ def test_twin_book_needs_every_executed_chapter(tmp_path: Path) -> None:
         assert "01_twin.ipynb" in str(error) and "snakemake" in str(error)
     else:
         raise AssertionError("a missing chapter must stop the book")
+
+
+def test_landing_page_sets_this_runs_findings_beside_the_papers(tmp_path: Path) -> None:
+    from leukoct import ledger
+    from leukoct.book import HEADLINE_CLAIMS, HEADLINE_MARKER
+
+    profile = _profile_in(tmp_path, "real")
+    executed = profile.outputs.root / "notebooks"
+    executed.mkdir(parents=True)
+    for step in study_steps(profile):
+        (executed / f"{step.stem}.ipynb").write_text("{}")
+    # One saved value: the external CCC vs registered LA of Figure 3 (paper 0.925).
+    values = pd.DataFrame([{"comparison": "vs_registered", "statistic": "ccc", "group": "All",
+                            "estimate": 0.9251, "ci_low": 0.90, "ci_high": 0.95, "n": 38}])
+    ledger.write_values(values, "figure3", profile.outputs.root / "values" / "07_external_and_vendor")
+    index = (assemble_book(profile) / "index.md").read_text()
+    assert HEADLINE_MARKER not in index and "Built with the `real` profile" in index
+    line = next(x for x in index.splitlines() if "external CCC, predicted vs registered" in x)
+    assert "0.925" in line and "| matches |" in line
+    # Every headline claim has its row, produced or not.
+    assert sum(x.startswith("| ") for x in index.split(HEADLINE_MARKER)[0].splitlines()) >= \
+        len(HEADLINE_CLAIMS)
+    assert "not produced in this run" in index
