@@ -58,6 +58,26 @@ class PlaneWaves:
                 out[a] += np.float32(self.amp[a, w]) * np.sin(arg)
         return out
 
+    def at_points(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Displacement and its Jacobian at scattered points, in float64.
+
+        Parameters
+        ----------
+        points
+            (n, 3) positions (mm) in the field's frame.
+
+        Returns
+        -------
+        displacement, jacobian
+            (n, 3) displacement (mm) and (n, 3, 3) derivatives
+            ``d displacement[a] / d position[j]``.
+        """
+        p = np.asarray(points, dtype=float)
+        arg = np.einsum("awj,nj->naw", self.k, p) + self.phase[None]
+        disp = (self.amp[None] * np.sin(arg)).sum(axis=2)
+        jac = np.einsum("naw,awj->naj", self.amp[None] * np.cos(arg), self.k)
+        return disp, jac
+
     def in_frame(self, head_from_scanner: np.ndarray) -> "PlaneWaves":
         """The same field with positions given in another frame (rigid map).
 

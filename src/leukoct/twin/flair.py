@@ -86,3 +86,91 @@ def scan(image: np.ndarray, grid: Grid, vendor: str, field_t: float | None,
     gain = P.FLAIR["vendor_gain"].get(vendor or "", 1.0) * P.FLAIR["scale"]
     flair = np.clip(np.rint(magnitude * gain), 0, 32767).astype(np.int16)
     return flair, {"flair_noise_sd": float(sd), "flair_bias_amplitude": float(amp)}
+
+
+def scanner_points(subject_points: np.ndarray, head_from_scanner: np.ndarray, waves: PlaneWaves,
+                   max_iter: int = 50, tol_mm: float = 1e-6) -> np.ndarray:
+    """Scanner positions whose FLAIR sample shows the given subject points.
+
+    The inverse of the map :func:`sample_warped` samples through: scanner
+    point ``x`` shows subject point ``h + d(h)`` with ``h = head_from_scanner
+    @ x``.  ``h + d(h) = s`` is solved for ``h`` by Newton's method (the plane
+    waves' Jacobian is analytic), then ``x`` is the rigid pose's inverse image
+    of ``h``.  Deterministic: no random number is drawn.
+
+    Parameters
+    ----------
+    subject_points
+        (n, 3) subject-space positions (mm).
+    head_from_scanner
+        The FLAIR's rigid pose (4x4, scanner mm -> subject mm).
+    waves
+        The FLAIR's non-linear field (subject frame), as given to :func:`sample_warped`.
+    max_iter, tol_mm
+        Newton iterations at most; stop when every residual is below ``tol_mm``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 3) FLAIR scanner positions (mm, the FLAIR NIfTI's world frame).
+    """
+    s = np.asarray(subject_points, dtype=float)
+    h = s.copy()
+    for _ in range(max_iter):
+        disp, jac = waves.at_points(h)
+        residual = h + disp - s
+        if np.abs(residual).max(initial=0.0) < tol_mm:
+            break
+        h -= np.linalg.solve(np.eye(3) + jac, residual[..., None])[..., 0]
+    r, t = head_from_scanner[:3, :3], head_from_scanner[:3, 3]
+    return (h - t) @ r
+
+
+def ct_to_flair_positions(ct_affine: np.ndarray, ct_shape: tuple[int, int, int],
+                          head_from_ct: np.ndarray, head_from_flair: np.ndarray,
+                          waves: PlaneWaves, brain_box_mm: np.ndarray,
+                          spacing_mm: float = 4.0, margin_mm: float = 10.0
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Where CT points truly lie in the FLAIR scanner frame, on a coarse CT-aligned grid.
+
+    The CT scanner point ``c`` shows subject point ``head_from_ct @ c`` (no
+    warp); the FLAIR point that shows the same subject point is
+    :func:`scanner_points`.  The grid's nodes are CT voxel centres (every
+    ``round(spacing_mm / voxel)``-th voxel per axis) over the bounding box of
+    the brain plus ``margin_mm``, so the field can be read exactly at those
+    voxels and trilinearly (smooth field) anywhere between them.
+
+    Parameters
+    ----------
+    ct_affine, ct_shape
+        The written CT's voxel -> world (RAS mm) affine and shape.
+    head_from_ct, head_from_flair
+        The scanners' rigid poses (scanner mm -> subject mm).
+    waves
+        The FLAIR's non-linear field (subject frame).
+    brain_box_mm
+        (2, 3) lower and upper corner of the brain in subject space (mm).
+    spacing_mm, margin_mm
+        Target node spacing; margin around the brain's box.
+
+    Returns
+    -------
+    positions, affine
+        float32 (nx, ny, nz, 3) FLAIR scanner positions (RAS mm) of the nodes,
+        and the nodes' voxel -> CT world (RAS mm) affine.
+    """
+    corners = np.array([[brain_box_mm[i, 0], brain_box_mm[j, 1], brain_box_mm[k, 2], 1.0]
+                        for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    index = (np.linalg.inv(ct_affine) @ np.linalg.inv(head_from_ct) @ corners.T)[:3].T
+    voxel = np.linalg.norm(ct_affine[:3, :3], axis=0)
+    stride = np.maximum(1, np.round(spacing_mm / voxel)).astype(int)
+    pad = margin_mm / voxel
+    lower = np.clip(np.floor(index.min(axis=0) - pad), 0, np.asarray(ct_shape) - 1).astype(int)
+    upper = np.clip(np.ceil(index.max(axis=0) + pad), 0, np.asarray(ct_shape) - 1).astype(int)
+    n = np.ceil((upper - lower) / stride).astype(int) + 1
+    node_affine = ct_affine @ np.vstack([np.column_stack([np.diag(stride), lower]), [0, 0, 0, 1]])
+    ijk = np.stack(np.meshgrid(*(np.arange(m) for m in n), indexing="ij"), axis=-1).reshape(-1, 3)
+    ct_mm = ijk @ node_affine[:3, :3].T + node_affine[:3, 3]
+    subject = ct_mm @ head_from_ct[:3, :3].T + head_from_ct[:3, 3]
+    flair_mm = scanner_points(subject, head_from_flair, waves)
+    return flair_mm.reshape(*n, 3).astype(np.float32), node_affine

@@ -13,6 +13,8 @@ Layout written under ``out_dir``::
     truth/<id>_brain_ct.nii.gz        true brain (parenchyma + ventricles) on the CT grid
     truth/<id>_wmh_ct.nii.gz          ideal pseudo-label (paired cohorts): the WMH-software
                                       mask carried onto the CT grid by the true geometry
+    truth/<id>_ct_to_flair_mm.nii.gz  true CT -> FLAIR geometry (paired cohorts): FLAIR scanner
+                                      position (RAS mm) of CT voxel centres on a ~4 mm grid
     truth/subjects.csv                per-subject truth
     truth/parameters.yaml             the generative model's parameters
 """
@@ -291,6 +293,20 @@ def _simulate_flair(task: dict[str, Any], row: dict[str, Any], anat: Any, findin
     # draw and drawing none, so the other files stay bit-identical.
     _write(out, "truth", f"{sid}_wmh_ct.nii.gz", ct_frame.binary(software, anat).astype(np.uint8),
            ct_frame.affine)
+    # The true CT -> FLAIR geometry, pose and non-linear warp together: for
+    # CT voxel centres on a ~4 mm CT-aligned grid over the brain, the FLAIR
+    # scanner position (RAS mm) that shows the same subject point.  The
+    # registration's error in mm is measured against it
+    # (leukoct.registration_accuracy).  Drawn after every random draw and
+    # drawing none, so the other files stay bit-identical.
+    nz = len(range(ct_frame.grid.shape[2])[ct_frame.keep])
+    inside = [np.flatnonzero((anat.brain > 0).any(axis=tuple(b for b in range(3) if b != a)))
+              for a in range(3)]
+    axes = anat.world_axes()
+    box = np.array([[axes[a][inside[a][0]], axes[a][inside[a][-1]]] for a in range(3)]).T
+    positions, node_affine = flairsim.ct_to_flair_positions(
+        ct_frame.affine, (*ct_frame.grid.shape[:2], nz), head_from_ct, head_from_flair, waves, box)
+    _write(out, "truth", f"{sid}_ct_to_flair_mm.nii.gz", positions, node_affine)
     return files
 
 
