@@ -129,9 +129,12 @@ def _cell(text: str) -> str:
 
 
 def _markdown_table(table: pd.DataFrame, headers: list[str]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    """Short columns as they are; the last two (why, effect) share one wrapped cell."""
+    lines = ["| " + " | ".join(headers[:-2]) + " | why, and what it did |",
+             "|" + "---|" * (len(headers) - 1)]
     for _, row in table.iterrows():
-        cells = [f"`{row.iloc[0]}`"] + [_cell(v) for v in row.iloc[1:]]
+        cells = ([f"`{row.iloc[0]}`"] + [_cell(v) for v in row.iloc[1:-2]]
+                 + [f"{_cell(row.iloc[-2])} **Measured:** {_cell(row.iloc[-1])}"])
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
