@@ -236,6 +236,14 @@ def test_pseudolabel_accuracy_on_a_hand_made_case(tmp_path: Path) -> None:
     assert budget.loc["registration: pseudo-label (p > 0) vs ideal pseudo-label",
                       "mean"] == pytest.approx(0.8)
     assert set(budget["n"]) == {1}
+    # The run's own label (nearest-neighbour transfer) is scored in the *_t columns
+    # instead of a cut of the map: here the ideal label itself.
+    label = _save(tmp_path / "reg" / "S1_label.nii.gz", ideal.astype(np.uint8))
+    table = cal.pseudolabel_accuracy(tmp_path, {"S1": prob}, labels={"S1": label})
+    assert table.at[0, "pseudo_ml_t"] == pytest.approx(0.1)
+    assert table.at[0, "dice_vs_ideal_t"] == pytest.approx(1.0)
+    assert "registration: pseudo-label (this run's) vs ideal pseudo-label" in \
+        cal.error_budget(table).index
     # A map on another grid is refused, not compared voxel by voxel.
     other = _save(tmp_path / "reg" / "S1_2mm.nii.gz", probability, spacing=(2.0, 2.0, 5.0))
     with pytest.raises(ValueError, match="not on the CT grid of S1"):

@@ -325,7 +325,9 @@ def truth_mask_path(study_dir: str | os.PathLike[str], subject_id: str, space: s
 
 def pseudolabel_accuracy(study_dir: str | os.PathLike[str],
                          probabilities: Mapping[str, str | os.PathLike[str]],
-                         threshold: float = 0.0) -> pd.DataFrame:
+                         threshold: float = 0.0,
+                         labels: Mapping[str, str | os.PathLike[str]] | None = None
+                         ) -> pd.DataFrame:
     """The pseudo-labels' error budget on the twin: FLAIR segmentation vs registration.
 
     A pseudo-label differs from the true lesion for two reasons the twin can
@@ -348,8 +350,12 @@ def pseudolabel_accuracy(study_dir: str | os.PathLike[str],
         Subject id -> the registration's warped WMH probability map on the
         subject's CT grid (``wmh_probability_ct.nii.gz``).
     threshold
-        The profile's pseudo-label rule, probability > ``threshold`` (paper: 0);
-        every subject is also scored at p > 0.5.
+        The pseudo-label rule on the probability map, probability > ``threshold``
+        (the Methods' literal reading: 0); every subject is also scored at p > 0.5.
+    labels
+        Subject id -> the run's own pseudo-label (``wmh_pseudolabel_ct.nii.gz``),
+        scored instead of probability > ``threshold`` in the ``*_t`` columns: with
+        nearest-neighbour label transfer the label is not a cut of the map.
 
     Returns
     -------
@@ -384,7 +390,14 @@ def pseudolabel_accuracy(study_dir: str | os.PathLike[str],
                              f"{probability.data.shape} vs {lesion.data.shape}, or the affine "
                              "differs); pass the registration's probability map on the CT")
         true = lesion.data > 0
-        at_t, at_05 = probability.data > threshold, probability.data > 0.5
+        at_05 = probability.data > 0.5
+        if labels is None:
+            at_t = probability.data > threshold
+        else:
+            label = load_volume(labels[subject])
+            if not label.same_grid(lesion):
+                raise ValueError(f"{labels[subject]}: not on the CT grid of {subject}")
+            at_t = label.data > 0
         rows.append({
             "subject_id": subject, "cohort": truth.at[subject, "cohort"],
             **{name: mask_volume_ml(mask, lesion.spacing) for name, mask in (
@@ -400,6 +413,7 @@ def pseudolabel_accuracy(study_dir: str | os.PathLike[str],
                "dice_vs_ideal_05", "dice_vs_truth_t", "dice_vs_truth_05"]
     table = pd.DataFrame(rows, columns=columns)
     table.attrs["threshold"] = float(threshold)
+    table.attrs["rule"] = "this run's" if labels is not None else f"p > {threshold:g}"
     return table
 
 
@@ -412,13 +426,13 @@ def error_budget(accuracy: pd.DataFrame) -> pd.DataFrame:
         Index: the comparison (what error it measures); columns ``mean``,
         ``median``, ``min``, ``n`` (subjects with a defined Dice).
     """
-    t = accuracy.attrs.get("threshold", 0.0)
+    rule = accuracy.attrs.get("rule", f"p > {accuracy.attrs.get('threshold', 0.0):g}")
     labels = {
         "software_dice_flair": "FLAIR segmentation: software mask vs true lesion (FLAIR grid)",
         "dice_ideal_vs_truth": "FLAIR segmentation on CT: ideal pseudo-label vs true lesion",
-        "dice_vs_ideal_t": f"registration: pseudo-label (p > {t:g}) vs ideal pseudo-label",
+        "dice_vs_ideal_t": f"registration: pseudo-label ({rule}) vs ideal pseudo-label",
         "dice_vs_ideal_05": "registration: pseudo-label (p > 0.5) vs ideal pseudo-label",
-        "dice_vs_truth_t": f"both: pseudo-label (p > {t:g}) vs true lesion",
+        "dice_vs_truth_t": f"both: pseudo-label ({rule}) vs true lesion",
         "dice_vs_truth_05": "both: pseudo-label (p > 0.5) vs true lesion",
     }
     rows = {label: {"mean": accuracy[c].mean(), "median": accuracy[c].median(),
