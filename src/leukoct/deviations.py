@@ -7,9 +7,9 @@ the book lists each one beside the reason and its measured effect
 (``data/demo_deviations.yaml``).  The values themselves are read from the two
 profiles, never written into the table, so a changed profile changes the page.
 
-A second list holds the *readings*: places where both profiles depart from the
-Methods' literal text because the paper's own numbers contradict it (the
-pseudo-label threshold).
+A second list holds the *readings*: sentences of the Methods that can be read two
+ways, one of which the paper's own numbers exclude (how the WMH mask is carried
+before it is "thresholded at a probability of 0").
 """
 
 from __future__ import annotations
@@ -129,13 +129,19 @@ def _cell(text: str) -> str:
 
 
 def _markdown_table(table: pd.DataFrame, headers: list[str]) -> list[str]:
-    """Short columns as they are; the last two (why, effect) share one wrapped cell."""
-    lines = ["| " + " | ".join(headers[:-2]) + " | why, and what it did |",
-             "|" + "---|" * (len(headers) - 1)]
+    """The short columns as a table, then each row's why and effect as a list.
+
+    A five-column table with two prose columns overflows the book's page; the
+    values stay scannable in the table and the reasons read as sentences.
+    """
+    lines = ["| " + " | ".join(headers[:-2]) + " |", "|" + "---|" * (len(headers) - 2)]
     for _, row in table.iterrows():
-        cells = ([f"`{row.iloc[0]}`"] + [_cell(v) for v in row.iloc[1:-2]]
-                 + [f"{_cell(row.iloc[-2])} **Measured:** {_cell(row.iloc[-1])}"])
+        cells = [f"`{row.iloc[0]}`"] + [_cell(v) for v in row.iloc[1:-2]]
         lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for _, row in table.iterrows():
+        lines.append(f"- `{row.iloc[0]}`: {_cell(row.iloc[-2])} "
+                     f"**Measured:** {_cell(row.iloc[-1])}")
     return lines
 
 
@@ -165,14 +171,14 @@ def deviations_markdown(demo: Profile, paper: Profile, built_with: str | None = 
     readings = reading_table(demo, reasons)
     if len(readings):
         lines += [
-            "## Where both profiles read the Methods otherwise",
+            "## Where the Methods leave a choice",
             "",
-            "The paper's own numbers contradict a literal reading of these sentences of its "
-            "Methods; both profiles follow the numbers, and the literal reading stays one knob "
-            "away.",
+            "These sentences of the Methods can be read two ways, and the paper's own numbers "
+            "exclude one of them; both profiles follow the numbers, and the other reading stays "
+            "one knob away.",
             "",
         ]
-        lines += _markdown_table(readings, ["knob", "the Methods", "value here", "why",
-                                            "measured effect"])
+        lines += [f"- `{r.knob}`, here `{r.value}`. The Methods: *{_cell(r.methods)}* "
+                  f"{_cell(r.why)} **Measured:** {_cell(r.effect)}" for r in readings.itertuples()]
         lines.append("")
     return "\n".join(lines)
