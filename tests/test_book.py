@@ -76,12 +76,18 @@ def _profile_in(tmp_path: Path, name: str):
     return load_profile(path, root=ROOT)
 
 
-def test_real_data_book_has_no_twin_chapter(tmp_path: Path) -> None:
-    profile = _profile_in(tmp_path, "real")
+def _executed_run(tmp_path: Path, name: str):
+    """A profile in ``tmp_path`` whose run holds a (stub) executed notebook per study step."""
+    profile = _profile_in(tmp_path, name)
     executed = profile.outputs.root / "notebooks"
     executed.mkdir(parents=True)
     for step in study_steps(profile):
         (executed / f"{step.stem}.ipynb").write_text("{}")
+    return profile
+
+
+def test_real_data_book_has_no_twin_chapter(tmp_path: Path) -> None:
+    profile = _executed_run(tmp_path, "real")
     stage = assemble_book(profile)
     assert chapter_notebooks(stage) == [s.stem for s in STEPS if not s.twin_only]
     assert not (stage / "chapters" / "01_twin.ipynb").exists()
@@ -104,11 +110,7 @@ def test_landing_page_sets_this_runs_findings_beside_the_papers(tmp_path: Path) 
     from leukoct import ledger
     from leukoct.book import HEADLINE_CLAIMS, HEADLINE_MARKER
 
-    profile = _profile_in(tmp_path, "real")
-    executed = profile.outputs.root / "notebooks"
-    executed.mkdir(parents=True)
-    for step in study_steps(profile):
-        (executed / f"{step.stem}.ipynb").write_text("{}")
+    profile = _executed_run(tmp_path, "real")
     # One saved value: the external CCC vs registered LA of Figure 3 (paper 0.925).
     values = pd.DataFrame([{"comparison": "vs_registered", "statistic": "ccc", "group": "All",
                             "estimate": 0.9251, "ci_low": 0.90, "ci_high": 0.95, "n": 38}])
