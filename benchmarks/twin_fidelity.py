@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from leukoct import metrics
+from leukoct import ledger, metrics
 from leukoct.config import load_profile
 from leukoct.evaluation import study_frame
 from leukoct.manifest import load_manifest
@@ -53,16 +53,11 @@ class Line:
         return f"{self.name:58s} {self.measured:28s} {self.target:14s} {self.paper:22s} {flag}"
 
 
-def _values(run: Path, notebook: str, artefact: str) -> pd.DataFrame | None:
-    path = run / "values" / notebook / f"{artefact}.values.csv"
-    return pd.read_csv(path) if path.is_file() else None
-
-
-def _value(table: pd.DataFrame | None, comparison: str, statistic: str, group: str) -> pd.Series | None:
-    if table is None:
-        return None
-    hit = table[(table["comparison"] == comparison) & (table["statistic"] == statistic)
-                & (table["group"].astype(str) == group)]
+def _value(values: pd.DataFrame, artefact: str, comparison: str, statistic: str,
+           group: str) -> pd.Series | None:
+    """One saved value of the chapters (:func:`leukoct.ledger.read_values`), or None."""
+    hit = values[(values["artefact"] == artefact) & (values["comparison"] == comparison)
+                 & (values["statistic"] == statistic) & (values["group"].astype(str) == group)]
     return None if hit.empty else hit.iloc[0]
 
 
@@ -132,15 +127,16 @@ def findings(run: Path, frame: pd.DataFrame, truth: pd.DataFrame, truth_dir: Pat
         ok = 1 / 1.5 <= pm / tm <= 1.5
         lines.append(Line("clinical median predicted LA (true median)", f"{pm:.1f} mL ({tm:.1f})",
                           "within 1.5x", "11.2 mL", ok))
-    s4 = _value(_values(run, "09_clinical", "tableS4"), "la_volume_ols", "p", "age")
+    values = ledger.read_values(run / "values")
+    s4 = _value(values, "tableS4", "la_volume_ols", "p", "age")
     lines.append(Line("Table S4: age association, p",
                       "not produced" if s4 is None else f"{s4['estimate']:.2g}", "< 0.05",
                       "significant", None if s4 is None else bool(s4["estimate"] < 0.05)))
-    slope = _value(_values(run, "09_clinical", "figureS4"), "la_volume_ols", "coef", "age")
+    slope = _value(values, "figureS4", "la_volume_ols", "coef", "age")
     if slope is not None:
         lines.append(Line("Figure S4: LA mL per year of age", f"{slope['estimate']:.3f}", "",
                           "0.436", None))
-    q5 = _value(_values(run, "09_clinical", "table3"), "mrs_ordinal", "or_adjusted", "Q5")
+    q5 = _value(values, "table3", "mrs_ordinal", "or_adjusted", "Q5")
     lines.append(Line("Table 3: adjusted OR, Q5 vs Q1",
                       "not produced" if q5 is None else
                       f"{q5['estimate']:.2f} ({q5['ci_low']:.2f}-{q5['ci_high']:.2f})", "> 1",
