@@ -179,7 +179,7 @@ def test_truth_volumes_and_software_dice(truth: pd.DataFrame) -> None:
     assert np.allclose(imaged["la_volume_ct_ml"], imaged["la_volume_ml"], rtol=0.05, atol=0.05)
     assert np.allclose(imaged["la_volume_ml"], imaged["la_volume_target_ml"], rtol=0.05, atol=0.02)
     dice = truth["wmh_software_dice"].dropna()
-    assert 0.6 < dice.mean() < 0.82
+    assert 0.7 < dice.mean() < 0.88  # 0.79 in subject space (parameters.SEGMENTATION)
     assert (truth.loc[truth["registration_error"].astype(str) == "True",
                       "flair_from_ct_rotation_deg"] > 15).all()
 
