@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -69,3 +70,18 @@ def test_manifest_views_written_then_unchanged(manifest_path: Path, tmp_path: Pa
     edit_cells(manifest_path, 4, mrs_3m="5")  # the clinical subject
     assert "updated clinical\n" in runner.invoke(
         app, ["manifest", "views", "--profile", str(profile)]).output
+
+
+def test_a_leukoct_error_is_one_line_without_traceback(monkeypatch, capsys, tmp_path: Path) -> None:
+    # Called as the installed `leukoct` script calls it (not through CliRunner,
+    # which bypasses the app's own error handling).
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
+    bad = tmp_path / "typo.yaml"
+    bad.write_text((ROOT / "profiles/ci.yaml").read_text().replace("  curation:", "  curaton:", 1))
+    for args in (["profile", "show", "nosuch"], ["profile", "show", str(bad)]):
+        with pytest.raises(SystemExit) as exit_:
+            app(args)
+        assert exit_.value.code == 1
+        err = capsys.readouterr().err
+        assert err.startswith("leukoct: error: ") and "Traceback" not in err
+    assert "steps.curaton: not a study step (did you mean 'curation'?)" in err

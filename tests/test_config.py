@@ -76,3 +76,39 @@ def test_step_parameters_fill_only_what_is_none(monkeypatch) -> None:
     assert params["manifest"].endswith("build/ci/data/manifest.csv")
     with pytest.raises(ProfileError, match="not_a_knob"):
         step_parameters("data", profile="ci", not_a_knob=1)
+
+
+def _ci_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = (ROOT / "profiles/ci.yaml").read_text()
+    assert old in text
+    path = tmp_path / "edited.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_misspelled_step_is_an_error_with_the_nearest_name(tmp_path: Path) -> None:
+    bad = _ci_with(tmp_path, "  registration:", "  registraton:")
+    with pytest.raises(ProfileError, match=r"steps.registraton: not a study step "
+                                           r"\(did you mean 'registration'\?\)"):
+        load_profile(bad, root=ROOT)
+
+
+def test_misspelled_knob_is_an_error_with_the_nearest_name(tmp_path: Path) -> None:
+    bad = _ci_with(tmp_path, "    threshold:", "    treshold:")
+    with pytest.raises(ProfileError) as info:
+        load_profile(bad, root=ROOT)
+    message = str(info.value)
+    assert str(bad) in message
+    assert "steps.registration.treshold: not a knob of the registration step " \
+           "(did you mean 'threshold'?)" in message
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_every_knob_of_the_built_in_profiles_reaches_its_notebook(name: str) -> None:
+    from leukoct.config import notebook_knobs
+    from leukoct.steps import STEPS
+
+    profile = load_profile(name, root=ROOT)
+    stems = {s.name: s.stem for s in STEPS}
+    for step, knobs in profile.steps.items():
+        assert set(knobs) <= notebook_knobs(ROOT / "notebooks" / f"{stems[step]}.ipynb"), step

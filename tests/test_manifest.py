@@ -12,6 +12,7 @@ import pytest
 
 from leukoct.manifest import (
     ManifestError,
+    fill_checksums,
     load_manifest,
     sha256_file,
     validate_manifest,
@@ -242,3 +243,20 @@ def test_cli_accepts_a_valid_manifest(manifest_path: Path) -> None:
                              str(manifest_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "valid — 3 subjects" in result.stdout
+
+
+def test_checksum_refuses_a_ragged_row_and_writes_nothing(manifest_path: Path) -> None:
+    lines = manifest_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].rstrip("\n").rsplit(",", 1)[0] + "\n"   # row 3 loses its last cell
+    manifest_path.write_text("".join(lines), encoding="utf-8")
+    before = manifest_path.read_bytes()
+    with pytest.raises(ManifestError, match=r"row 3, column -: \d+ cells but the header has \d+ "
+                                            r"columns; nothing was written"):
+        fill_checksums(manifest_path)
+    assert manifest_path.read_bytes() == before
+    assert not list(manifest_path.parent.glob(".*.partial"))
+
+
+def test_checksum_of_a_missing_manifest_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="no such manifest"):
+        fill_checksums(tmp_path / "nope.csv")

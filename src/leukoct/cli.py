@@ -12,11 +12,31 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import sys
+
 import typer
 
 from leukoct import __version__
+from leukoct.messages import LeukoctError
 
-app = typer.Typer(
+
+class _CleanErrors(typer.Typer):
+    """Typer, with leukoct's own errors printed as their message, exit status 1.
+
+    A :class:`~leukoct.messages.LeukoctError` names the file, row or key and
+    the fix; a traceback around it only hides that line.  Any other exception
+    is a bug and keeps its traceback.
+    """
+
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003 (Typer's signature)
+        try:
+            return super().__call__(*args, **kwargs)
+        except LeukoctError as exc:
+            typer.echo(f"leukoct: error: {exc}", err=True)
+            sys.exit(1)
+
+
+app = _CleanErrors(
     help="leukoct: leukoaraiosis on CT from CT-MRI pairs (Ryu et al.), reproduced.",
     no_args_is_help=True, add_completion=False)
 manifest_app = typer.Typer(help="Check and maintain a data manifest.", no_args_is_help=True)

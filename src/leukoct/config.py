@@ -12,6 +12,9 @@ holding ``Snakefile``), whatever the current directory is.
 
 from __future__ import annotations
 
+import ast
+import difflib
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -19,12 +22,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from leukoct.messages import LeukoctError
 from leukoct.twin.settings import TwinSettings
 
 PROFILE_DIR = "profiles"
 
 
-class ProfileError(ValueError):
+class ProfileError(LeukoctError, ValueError):
     """A profile is missing or invalid; the message names the file and key."""
 
 
@@ -160,7 +164,63 @@ def load_profile(name_or_path: str | os.PathLike[str] = "demo",
     profile.outputs.book = absolute(profile.outputs.book)
     profile.path = path
     profile.root = root
+    problems = step_problems(profile)
+    if problems:
+        raise ProfileError("\n".join([f"{path}: invalid profile", *problems]))
     return profile
+
+
+def notebook_knobs(notebook: Path) -> set[str]:
+    """Names assigned in a notebook's ``parameters`` cell: what papermill can set.
+
+    Read with :mod:`json` and :mod:`ast` rather than
+    ``papermill.inspect_notebook``: every workflow job loads its profile, and
+    importing papermill there costs seconds per job.
+    """
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    names: set[str] = set()
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse("".join(cell["source"]))
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _nearest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def step_problems(profile: Profile) -> list[str]:
+    """Unknown steps and knobs under the profile's ``steps:``, one line each.
+
+    A step is a name of :data:`leukoct.steps.STEPS`; a knob is a name the
+    step's notebook has in its ``parameters`` cell (where papermill puts it).
+    Without this check a misspelled step or knob is silently ignored and the
+    default used.
+    """
+    from leukoct.steps import STEPS  # here, not at the top: leukoct.steps imports this module
+
+    stems = {s.name: s.stem for s in STEPS}
+    notebooks = (profile.root or find_project_root()) / "notebooks"
+    problems = []
+    for step, knobs in profile.steps.items():
+        if step not in stems:
+            problems.append(f"  steps.{step}: not a study step{_nearest(step, list(stems))}; "
+                            f"the steps are {', '.join(stems)}")
+            continue
+        notebook = notebooks / f"{stems[step]}.ipynb"
+        if not notebook.is_file():
+            continue
+        allowed = sorted(notebook_knobs(notebook) - {"profile"})
+        for knob in knobs:
+            if knob not in allowed:
+                problems.append(f"  steps.{step}.{knob}: not a knob of the {step} step"
+                                f"{_nearest(knob, allowed)}; its knobs are {', '.join(allowed)}")
+    return problems
 
 
 def notebook_parameters(profile: Profile, step: str) -> dict[str, Any]:

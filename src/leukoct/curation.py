@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from leukoct.messages import LeukoctError
 from leukoct.schema import COHORTS
 
 #: Subject status in the curated table.
@@ -49,11 +50,11 @@ REGISTRATION_INPUTS: tuple[str, ...] = ("flair_path", "wmh_mask_path")
 MISSING_FLAIR_POLICIES: tuple[str, ...] = ("error", "exclude")
 
 
-class CriteriaError(ValueError):
+class CriteriaError(LeukoctError, ValueError):
     """The criteria file is invalid; the message names the file and the entry."""
 
 
-class MissingFlairError(ValueError):
+class MissingFlairError(LeukoctError, ValueError):
     """A subject to register has no FLAIR or WMH mask and the profile's policy
     is ``error``; the message names the manifest, the subjects and the knob."""
 

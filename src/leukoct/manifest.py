@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from leukoct.messages import LeukoctError
 from leukoct.schema import (
     BOOLEAN_COLUMNS,
     CHECKSUM_OF,
@@ -71,7 +72,7 @@ class Problem:
         return f"{where}, column {column}: {self.problem} — fix: {self.fix}"
 
 
-class ManifestError(ValueError):
+class ManifestError(LeukoctError, ValueError):
     """The manifest has problems; ``problems`` lists all of them."""
 
     def __init__(self, path: Path, problems: Sequence[Problem]):
@@ -376,10 +377,30 @@ def fill_checksums(path: str | os.PathLike[str]) -> int:
     """Compute and write the SHA-256 of every image file of a manifest.
 
     Returns the number of digests that changed.  Rows whose file is missing
-    are left as they are (validation will report them).
+    are left as they are (validation will report them).  A manifest whose
+    rows do not line up with its header is refused before anything is
+    written (filling it would shift values into other columns), and the file
+    is replaced atomically, so an interrupted run leaves the old manifest.
+
+    Raises
+    ------
+    ManifestError
+        If the manifest does not exist or a row has another number of cells
+        than the header.
     """
     path = Path(path)
+    if not path.is_file():
+        raise ManifestError(path, [Problem(
+            None, None, None, "no such manifest",
+            "give the path of the manifest CSV (a copy of data_manifest/template.csv)")])
     header, body = _read_raw(path)
+    ragged = [Problem(i, None, None,
+                      f"{len(cells)} cells but the header has {len(header)} columns; nothing "
+                      "was written", "fix the row (a missing or extra comma, or an unquoted "
+                      "comma inside a value), then run `leukoct manifest checksum` again")
+              for i, cells in enumerate(body, start=2) if len(cells) != len(header)]
+    if ragged:
+        raise ManifestError(path, ragged)
     for column in IMAGE_COLUMNS:
         if column in header and CHECKSUM_OF[column] not in header:
             header.append(CHECKSUM_OF[column])
@@ -398,8 +419,10 @@ def fill_checksums(path: str | os.PathLike[str]) -> int:
                     raw[CHECKSUM_OF[column]] = digest
                     changed += 1
         rows.append(raw)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    os.replace(partial, path)
     return changed

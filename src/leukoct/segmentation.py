@@ -44,6 +44,7 @@ import SimpleITK as sitk
 from pydantic import BaseModel, ConfigDict, Field
 
 from leukoct.images import mask_volume_ml
+from leukoct.messages import LeukoctError
 
 #: nnU-Net dataset id and name (ids 500-999 are free for users' datasets).
 DATASET_ID = 501
@@ -61,7 +62,7 @@ DERIVED_PLANS = "leukoctPlans"
 SCHEDULE_FILE = "leukoct_schedule.json"
 
 
-class SegmentationError(RuntimeError):
+class SegmentationError(LeukoctError, RuntimeError):
     """A problem with the data or the state of an nnU-Net step, with what to do."""
 
 
