@@ -121,9 +121,18 @@ def test_bad_boolean(manifest_path: Path) -> None:
     assert "'maybe'" in _single(manifest_path, 3, "diabetes")
 
 
-def test_unknown_vendor(manifest_path: Path) -> None:
-    _edit(manifest_path, 2, ct_vendor="Hitachi")
-    assert "unknown vendor" in _single(manifest_path, 2, "ct_vendor")
+def test_a_vendor_outside_the_papers_four_is_kept(manifest_path: Path) -> None:
+    _edit(manifest_path, 2, ct_vendor="Hitachi Medical Corporation")
+    table = load_manifest(manifest_path)
+    assert table.loc[0, "ct_vendor"] == "HITACHI MEDICAL CORPORATION"
+
+
+@pytest.mark.parametrize("spelling, vendor", [
+    ("TOSHIBA_MEC", "CANON"), ("Canon Medical Systems", "CANON"), ("SIEMENS HEALTHINEERS", "SIEMENS"),
+    ("Philips Medical Systems", "PHILIPS"), ("GE MEDICAL SYSTEMS", "GE"), ("  ge  ", "GE")])
+def test_dicom_manufacturer_spellings(manifest_path: Path, spelling: str, vendor: str) -> None:
+    _edit(manifest_path, 2, ct_vendor=spelling)
+    assert load_manifest(manifest_path).loc[0, "ct_vendor"] == vendor
 
 
 def test_vendor_spellings_are_normalised(manifest_path: Path) -> None:

@@ -79,6 +79,15 @@ def manifest_validate(
         counts = report.table["cohort"].value_counts().to_dict()
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         typer.echo(f"{path}: valid — {len(report.table)} subjects ({summary})")
+        from leukoct.schema import VENDORS
+
+        for column in ("ct_vendor", "mri_vendor"):
+            others = report.table[column].dropna()
+            others = others[~others.isin(VENDORS)].value_counts()
+            if len(others):
+                listed = ", ".join(f"{v} ({n})" for v, n in others.items())
+                typer.echo(f"  note: {column} outside the paper's four vendors: {listed}; "
+                           "kept, each with its own Table 2 column", err=True)
         return
     typer.echo(f"{path}: {len(report.problems)} problem(s)", err=True)
     for problem in report.problems:

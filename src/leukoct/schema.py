@@ -48,6 +48,29 @@ VENDOR_ALIASES: dict[str, str] = {
     "toshiba medical systems": "CANON",
 }
 VENDORS: tuple[str, ...] = ("SIEMENS", "GE", "PHILIPS", "CANON")
+#: First words of DICOM Manufacturer values (0008,0070) as scanners write them
+#: (``TOSHIBA_MEC``, ``Canon Medical Systems Corporation``, ``SIEMENS
+#: HEALTHINEERS``...): the company is the first word whatever follows.
+_VENDOR_FIRST_WORDS: dict[str, str] = {
+    "siemens": "SIEMENS", "ge": "GE", "philips": "PHILIPS", "canon": "CANON", "toshiba": "CANON"}
+
+
+def canonical_vendor(value: Any) -> str:
+    """The vendor a Manufacturer spelling names; another vendor is kept, upper-cased.
+
+    >>> canonical_vendor("TOSHIBA_MEC"), canonical_vendor("Philips Medical Systems")
+    ('CANON', 'PHILIPS')
+    >>> canonical_vendor("Hitachi Medical Corporation")
+    'HITACHI MEDICAL CORPORATION'
+
+    A vendor outside the paper's four (:data:`VENDORS`) is not an error: it
+    gets its own Table 2 column, and ``leukoct manifest validate`` lists it.
+    """
+    key = " ".join(re.sub(r"[^a-z0-9]+", " ", str(value).lower()).split())
+    if not key:
+        raise ValueError(f"vendor {value!r} has no letters")
+    canonical = VENDOR_ALIASES.get(key) or _VENDOR_FIRST_WORDS.get(key.split()[0])
+    return canonical or key.upper()
 
 SEX_ALIASES: dict[str, str] = {
     "f": "F", "female": "F", "woman": "F", "women": "F",
@@ -143,8 +166,10 @@ class SubjectRecord(BaseModel):
 
     # --- acquisition ----------------------------------------------------
     ct_vendor: str | None = Field(default=None, **_meta(
-        "CT manufacturer: SIEMENS, GE, PHILIPS or CANON (Toshiba). Empty if unknown.",
-        "use one of SIEMENS, GE, PHILIPS, CANON, or leave empty if unknown",
+        "CT manufacturer: SIEMENS, GE, PHILIPS or CANON (Toshiba), in any DICOM spelling "
+        "(TOSHIBA_MEC, GE MEDICAL SYSTEMS...); another vendor is kept as written, upper-cased. "
+        "Empty if unknown.",
+        "write the scanner's Manufacturer, or leave empty if unknown",
         group="acquisition", example="SIEMENS"))
     ct_kvp: float | None = Field(default=None, ge=70, le=150, **_meta(
         "CT tube voltage.", "give the tube voltage in kVp (70-150)",
@@ -153,8 +178,9 @@ class SubjectRecord(BaseModel):
         "Reconstructed CT slice thickness.", "give the slice thickness in mm (0-10)",
         unit="mm", group="acquisition", example=5.0))
     mri_vendor: str | None = Field(default=None, **_meta(
-        "MRI manufacturer: SIEMENS, GE, PHILIPS or CANON. Empty if unknown.",
-        "use one of SIEMENS, GE, PHILIPS, CANON, or leave empty if unknown",
+        "MRI manufacturer: SIEMENS, GE, PHILIPS or CANON, in any DICOM spelling; another "
+        "vendor is kept as written, upper-cased. Empty if unknown.",
+        "write the scanner's Manufacturer, or leave empty if unknown",
         group="acquisition", example="PHILIPS"))
     mri_field_strength_t: float | None = Field(default=None, ge=0.2, le=7.0, **_meta(
         "MRI magnetic field strength.", "give the field strength in tesla (e.g. 1.5 or 3)",
@@ -213,10 +239,7 @@ class SubjectRecord(BaseModel):
     def _vendor(cls, value: Any) -> Any:
         if value is None:
             return None
-        canonical = VENDOR_ALIASES.get(str(value).strip().lower())
-        if canonical is None:
-            raise ValueError(f"unknown vendor {value!r}")
-        return canonical
+        return canonical_vendor(value)
 
     @field_validator("sex", mode="before")
     @classmethod
