@@ -54,7 +54,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	@# Jupyter refuses to run as root unless told; containers often run as root.
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 dag: $(STAMP)
 	$(BIN)/snakemake --config profile=$(PROFILE) --dag
