@@ -17,9 +17,12 @@ from leukoct.twin import generate_study
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _nifti(path: Path, value: int, shape=(8, 8, 4), zooms=(1.0, 1.0, 5.0)) -> str:
+def _nifti(path: Path, value: int, shape=(8, 8, 4), zooms=(1.0, 1.0, 5.0),
+           air: bool = False) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = np.full(shape, value, dtype=np.int16)
+    if air:  # a CT in HU shows air around the head (leukoct.image_validation)
+        data[0] = -1000
     affine = np.diag([*zooms, 1.0])
     nib.save(nib.Nifti1Image(data, affine), str(path))
     return str(path.relative_to(path.parents[1]))
@@ -33,7 +36,7 @@ def manifest_path(tmp_path: Path) -> Path:
     for i, cohort in enumerate(["train", "external", "clinical"], start=1):
         sid = f"S-{i:03d}"
         row = {"subject_id": sid, "cohort": cohort, "site": f"H{i}", "synthetic": True,
-               "ct_path": _nifti(images / f"{sid}_ct.nii.gz", 30 + i),
+               "ct_path": _nifti(images / f"{sid}_ct.nii.gz", 30 + i, air=True),
                "ct_vendor": "SIEMENS", "ct_kvp": 120, "ct_slice_thickness_mm": 5.0,
                "age": 60 + i, "sex": "F" if i % 2 else "M", "hypertension": True,
                "nihss": 3, "mrs_3m": 1, "infarct_volume_ml": 0.5}

@@ -85,3 +85,22 @@ def test_a_leukoct_error_is_one_line_without_traceback(monkeypatch, capsys, tmp_
         err = capsys.readouterr().err
         assert err.startswith("leukoct: error: ") and "Traceback" not in err
     assert "steps.curaton: not a study step (did you mean 'curation'?)" in err
+
+
+def test_curate_stops_at_an_unusable_image_before_any_registration(
+        manifest_path: Path, tmp_path: Path, capsys) -> None:
+    raw = yaml.safe_load((ROOT / "profiles" / "real.yaml").read_text())
+    raw["data"]["manifest"] = str(manifest_path)
+    raw["outputs"] = {"root": str(tmp_path / "run"), "figures": str(tmp_path / "fig"),
+                      "book": str(tmp_path / "book")}
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(yaml.safe_dump(raw))
+    (manifest_path.parent / "images" / "S-001_ct.nii.gz").write_bytes(b"")
+    runner.invoke(app, ["manifest", "checksum", str(manifest_path)])   # checksum refreshed
+    with pytest.raises(SystemExit) as exit_:
+        app(["curate", "--profile", str(profile)])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "row 2 (S-001), column ct_path: the file is empty (0 bytes)" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run" / "registration").exists()

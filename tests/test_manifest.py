@@ -269,3 +269,20 @@ def test_checksum_refuses_a_ragged_row_and_writes_nothing(manifest_path: Path) -
 def test_checksum_of_a_missing_manifest_names_it(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no such manifest"):
         fill_checksums(tmp_path / "nope.csv")
+
+
+def test_same_file_under_two_spellings(manifest_path: Path) -> None:
+    header, rows = _rows(manifest_path)
+    rows[1]["ct_path"], rows[1]["ct_sha256"] = "./" + rows[0]["ct_path"], rows[0]["ct_sha256"]
+    _write(manifest_path, header, rows)
+    assert "same file as row 2" in _single(manifest_path, 3, "ct_path")
+
+
+def test_copy_of_another_subjects_ct(manifest_path: Path) -> None:
+    header, rows = _rows(manifest_path)
+    source = manifest_path.parent / rows[0]["ct_path"]
+    copy = manifest_path.parent / "images" / "copy_ct.nii.gz"
+    copy.write_bytes(source.read_bytes())
+    rows[1]["ct_path"], rows[1]["ct_sha256"] = "images/copy_ct.nii.gz", rows[0]["ct_sha256"]
+    _write(manifest_path, header, rows)
+    assert "same image content (SHA-256) as row 2" in _single(manifest_path, 3, "ct_path")

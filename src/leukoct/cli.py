@@ -64,6 +64,9 @@ def manifest_validate(
         "--checksums/--no-checksums", help="Verify every file's SHA-256.")] = True,
     as_csv: Annotated[Path | None, typer.Option(
         "--report", help="Also write the problems as CSV to this file.")] = None,
+    images: Annotated[bool, typer.Option(
+        "--images/--no-images", help="Open every image in full and check it (HU, grids, "
+        "binary masks); --no-images checks the cells only, faster.")] = True,
 ) -> None:
     """Validate a manifest; print every problem (row/subject, column, problem, fix).
 
@@ -71,7 +74,7 @@ def manifest_validate(
     """
     from leukoct.manifest import validate_manifest
 
-    report = validate_manifest(path, verify_checksums=checksums)
+    report = validate_manifest(path, verify_checksums=checksums, images=images)
     if as_csv is not None:
         report.to_frame().to_csv(as_csv, index=False)
     if report.ok:
@@ -169,7 +172,11 @@ def curate(
     prof = load_profile(profile)
     rules = load_criteria(prof.steps.get("curation", {}).get("criteria"))
     policy = missing_flair_policy(prof)
-    cascade = apply_criteria(load_manifest(prof.manifest), rules)
+    # Every image is opened here, before any registration job: a file that
+    # cannot be used stops the workflow at its first rule (cached by checksum).
+    table = load_manifest(prof.manifest, images=True,
+                          image_cache=prof.outputs.root / "cache" / "image_checks.json")
+    cascade = apply_criteria(table, rules)
     try:
         cascade["register"] = registration_candidates(cascade, rules, missing_flair=policy,
                                                       manifest=prof.manifest)

@@ -201,7 +201,11 @@ def _file_problems(manifest_path: Path, row: int, subject: str | None,
     return problems
 
 
-def _duplicate_problems(frame: pd.DataFrame) -> list[Problem]:
+#: Image columns holding scans, whose content is unique to a subject.
+SCAN_COLUMNS = ("ct_path", "flair_path")
+
+
+def _duplicate_problems(manifest_path: Path, frame: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     if "subject_id" in frame:
         first: dict[str, int] = {}
@@ -214,25 +218,49 @@ def _duplicate_problems(frame: pd.DataFrame) -> list[Problem]:
                                         "give every subject one row with a unique subject_id"))
             else:
                 first[subject] = row
+    subjects = frame.get("subject_id", pd.Series([None] * len(frame)))
     for column in IMAGE_COLUMNS:
         if column not in frame:
             continue
+        # The same file under two spellings (images/x.nii.gz, ./images/x.nii.gz)
+        # is the same file: compare the resolved, normalised paths.
         first_path: dict[str, int] = {}
-        for row, subject, value in zip(frame["_row"], frame.get("subject_id", [None] * len(frame)),
-                                       frame[column]):
+        flagged: set[int] = set()
+        for row, subject, value in zip(frame["_row"], subjects, frame[column]):
             if _is_missing(value):
                 continue
-            key = str(value).strip()
+            key = os.path.normcase(os.path.normpath(resolve(manifest_path, str(value).strip())))
             if key in first_path:
                 problems.append(Problem(row, subject, column,
                                         f"same file as row {first_path[key]}",
                                         "each subject needs its own image; check the path"))
+                flagged.add(row)
             else:
                 first_path[key] = row
+        # A copy of another subject's scan is the same scan: compare digests
+        # (scans only: two empty masks on one grid are rightly identical).
+        digest_column = CHECKSUM_OF[column]
+        if column not in SCAN_COLUMNS or digest_column not in frame:
+            continue
+        first_digest: dict[str, int] = {}
+        for row, subject, value, digest in zip(frame["_row"], subjects, frame[column],
+                                               frame[digest_column]):
+            if _is_missing(value) or _is_missing(digest) or row in flagged:
+                continue
+            key = str(digest).strip().lower()
+            if key in first_digest:
+                problems.append(Problem(row, subject, column,
+                                        f"same image content (SHA-256) as row {first_digest[key]}",
+                                        "each subject needs its own image; a copied file is "
+                                        "another subject's scan"))
+            else:
+                first_digest[key] = row
     return problems
 
 
-def validate_manifest(path: str | os.PathLike[str], verify_checksums: bool = True) -> ValidationReport:
+def validate_manifest(path: str | os.PathLike[str], verify_checksums: bool = True,
+                      images: bool = False,
+                      image_cache: str | os.PathLike[str] | None = None) -> ValidationReport:
     """Validate a manifest and collect every problem.
 
     Parameters
@@ -241,6 +269,12 @@ def validate_manifest(path: str | os.PathLike[str], verify_checksums: bool = Tru
         The manifest CSV.
     verify_checksums
         Recompute each file's SHA-256 and compare it with the manifest.
+    images
+        Also open every image in full (:func:`leukoct.image_validation.image_problems`:
+        readable, 3-D, finite, CT in HU, masks binary and on their image's
+        grid) once the cells are valid.
+    image_cache
+        JSON file of earlier image verdicts, keyed by checksum.
 
     Returns
     -------
@@ -301,10 +335,16 @@ def validate_manifest(path: str | os.PathLike[str], verify_checksums: bool = Tru
                     report.problems.append(Problem(row, subject, column, message, fix))
         report.problems += _file_problems(path, row, subject, raw, verify_checksums)
 
-    report.problems += _duplicate_problems(pd.DataFrame(raw_rows))
+    report.problems += _duplicate_problems(path, pd.DataFrame(raw_rows))
     report.problems.sort(key=lambda p: (p.row or 0))
     if report.ok:
         report.table = _typed_table(path, records)
+        if images:
+            from leukoct.image_validation import image_problems  # imports this module
+
+            report.problems += image_problems(report.table, image_cache)
+            if report.problems:
+                report.table = None
     return report
 
 
@@ -326,15 +366,20 @@ def _is_missing_cell(value: Any) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value))
 
 
-def load_manifest(path: str | os.PathLike[str], verify_checksums: bool = True) -> pd.DataFrame:
+def load_manifest(path: str | os.PathLike[str], verify_checksums: bool = True,
+                  images: bool = False,
+                  image_cache: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Load a valid manifest as a typed DataFrame with absolute image paths.
+
+    ``images`` and ``image_cache`` as in :func:`validate_manifest`.
 
     Raises
     ------
     ManifestError
         Listing every problem, when the manifest is not valid.
     """
-    report = validate_manifest(path, verify_checksums=verify_checksums)
+    report = validate_manifest(path, verify_checksums=verify_checksums, images=images,
+                               image_cache=image_cache)
     if not report.ok:
         raise ManifestError(report.path, report.problems)
     assert report.table is not None
