@@ -123,3 +123,25 @@ def test_landing_page_sets_this_runs_findings_beside_the_papers(tmp_path: Path) 
     assert sum(x.startswith("| ") for x in index.split(HEADLINE_MARKER)[0].splitlines()) >= \
         len(HEADLINE_CLAIMS)
     assert "not produced in this run" in index
+
+
+def test_scrub_notebook_hides_private_folders_but_not_images() -> None:
+    import json
+
+    from leukoct.book import scrub_notebook
+
+    folders = {"/data/KIM_JAE_SUNG_19800101": "⟨data⟩", "/work/leukoct": "⟨project⟩",
+               "/work/leukoct/build/demo": "⟨run⟩"}
+    image = "iVBOR/data/KIM_JAE_SUNG_19800101xyz"     # base64 is left as it is
+    notebook = {"cells": [{"cell_type": "code", "source": ["manifest = \"/data/KIM_JAE_SUNG_19800101/m.csv\"\n"],
+                           "outputs": [{"output_type": "stream", "name": "stdout",
+                                        "text": ["written /work/leukoct/build/demo/x.csv\n"]},
+                                       {"output_type": "display_data",
+                                        "data": {"text/html": "<td>/work/leukoct/README.md</td>",
+                                                 "image/png": image}}]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    cleaned = json.loads(scrub_notebook(json.dumps(notebook), folders))["cells"][0]
+    assert cleaned["source"] == ["manifest = \"⟨data⟩/m.csv\"\n"]
+    assert cleaned["outputs"][0]["text"] == ["written ⟨run⟩/x.csv\n"]
+    assert cleaned["outputs"][1]["data"]["text/html"] == "<td>⟨project⟩/README.md</td>"
+    assert cleaned["outputs"][1]["data"]["image/png"] == image

@@ -63,10 +63,24 @@ def test_typo_in_a_profile_key_is_an_error(tmp_path: Path) -> None:
 def test_notebook_parameters_carry_profile_values_and_step_knobs() -> None:
     profile = load_profile("ci", root=ROOT)
     params = notebook_parameters(profile, "data")
-    assert params["manifest"] == str(profile.manifest)
+    # Injected into the executed notebook (the book): relative to the project.
+    assert params["manifest"] == "build/ci/data/manifest.csv"
+    assert params["profile"] == "profiles/ci.yaml"
     assert params["seed"] == profile.seed
-    assert params["output_dir"] == str(ROOT / "build/ci/data")
+    assert params["output_dir"] == "build/ci/data"
     assert "example_subject" in params
+    # Used by the notebook's code: absolute again.
+    resolved = step_parameters("data", **params)
+    assert resolved["output_dir"] == str(ROOT / "build/ci/data")
+    assert resolved["manifest"] == str(profile.manifest)
+
+
+def test_public_path_hides_the_machine_and_folders_outside_the_project() -> None:
+    from leukoct.config import public_path
+
+    assert public_path(ROOT / "build" / "demo" / "x.csv", ROOT) == "build/demo/x.csv"
+    assert public_path("/data/KIM_JAE_SUNG_19800101/ct.nii.gz", ROOT) == \
+        "<outside the project>/ct.nii.gz"
 
 
 def test_step_parameters_fill_only_what_is_none(monkeypatch) -> None:

@@ -99,10 +99,17 @@ def test_notebooks_steps_rules_and_chapters_agree() -> None:
         assert f'papermill("{step.name}")' in snakefile, f"no rule for step {step.name}"
 
 
+#: A folder name that carries a patient's name and birth date.
+PATIENT_FOLDER = "KIM_JAE_SUNG_19800101"
+
+
 @pytest.fixture(scope="module")
 def ci_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """One complete run of the ci profile (a few minutes), shared by the tests below."""
-    folder = tmp_path_factory.mktemp("ci_run")
+    """One complete run of the ci profile (a few minutes), shared by the tests below.
+
+    Its folder is named like a patient, as a real study's folders often are:
+    the privacy test checks that the name reaches no rendered output."""
+    folder = tmp_path_factory.mktemp(PATIENT_FOLDER)
     profile = ci_profile_in(folder)
     snakemake(folder, profile, "--cores", "2")
     return folder, profile
@@ -260,6 +267,24 @@ def test_the_built_book_holds_every_artefact_and_works_offline(ci_run: tuple[Pat
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_no_machine_path_or_folder_name_in_any_rendered_output(ci_run: tuple[Path, Path]) -> None:
+    tmp_path, profile = ci_run
+    resolved = load_profile(profile, root=ROOT)
+    outputs = [*(resolved.outputs.book / "_build" / "html").rglob("*"),
+               *resolved.outputs.figures.rglob("*")]
+    leaks = []
+    for path in outputs:
+        if not path.is_file() or path.suffix not in {".html", ".ipynb", ".json", ".csv", ".md",
+                                                     ".txt", ".js"}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for private in (PATIENT_FOLDER, str(ROOT), str(tmp_path)):
+            if private in text:
+                leaks.append(f"{path.relative_to(tmp_path)}: {private}")
+    assert not leaks, "\n".join(leaks[:20])
+
+
 def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None:
     tmp_path, profile = ci_run
     resolved = load_profile(profile, root=ROOT)

@@ -14,6 +14,7 @@ Jupyter Book 1.x then renders the stage with notebook execution off.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -251,6 +252,59 @@ def headline_markdown(profile: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
+def private_folders(profile: Profile) -> dict[str, str]:
+    """The build machine's folders a rendered page must not show, and their stand-ins.
+
+    The executed notebooks carry absolute paths (papermill's injected
+    parameters, printed file names); a real study's folders may carry a
+    patient's name.  Each folder is listed as given and resolved (a symlinked
+    /tmp differs).
+    """
+    assert profile.root is not None
+    named = {"⟨data⟩": profile.manifest.parent, "⟨run⟩": profile.outputs.root,
+             "⟨figures⟩": profile.outputs.figures, "⟨book⟩": profile.outputs.book,
+             "⟨project⟩": profile.root, "⟨home⟩": Path.home()}
+    folders: dict[str, str] = {}
+    for stand_in, folder in named.items():
+        for variant in (str(folder), str(folder.resolve())):
+            if len(variant) > 1:
+                folders.setdefault(variant, stand_in)
+    return folders
+
+
+def scrub_paths(text: str, folders: dict[str, str]) -> str:
+    """``text`` with each private folder replaced by its stand-in, longest first
+    (a run folder inside the project becomes ``⟨run⟩``, not ``⟨project⟩/build/...``)."""
+    for folder in sorted(folders, key=len, reverse=True):
+        text = text.replace(folder, folders[folder])
+    return text
+
+
+def scrub_notebook(text: str, folders: dict[str, str]) -> str:
+    """A notebook's JSON with private folders scrubbed from its sources and text outputs
+    (images are left alone: their base64 could contain a short folder by chance)."""
+    notebook = json.loads(text)
+
+    def clean(value: object) -> object:
+        if isinstance(value, str):
+            return scrub_paths(value, folders)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    for cell in notebook.get("cells", []):
+        cell["source"] = clean(cell.get("source", ""))
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            for kind, data in output.get("data", {}).items():
+                if kind.startswith("text/") or kind.endswith("json"):
+                    output["data"][kind] = clean(data)
+            if "traceback" in output:
+                output["traceback"] = clean(output["traceback"])
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
 def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
     """Copy sources, executed notebooks and figures into a staging folder.
 
@@ -282,7 +336,9 @@ def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
             raise FileNotFoundError(
                 f"executed notebook {notebook} is missing: run the workflow step first "
                 f"(snakemake --config profile={profile.name})")
-        shutil.copy2(notebook, chapters / notebook.name)
+        (chapters / notebook.name).write_text(
+            scrub_notebook(notebook.read_text(encoding="utf-8"), private_folders(profile)),
+            encoding="utf-8")
     figures = profile.outputs.figures
     if figures.is_dir():
         shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,

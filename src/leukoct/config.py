@@ -223,13 +223,44 @@ def step_problems(profile: Profile) -> list[str]:
     return problems
 
 
+#: Notebook parameters that are paths: injected relative to the project root
+#: (what the executed notebook, and so the book, shows), absolute once
+#: :func:`step_parameters` has resolved them (what the code uses).
+PATH_PARAMETERS: tuple[str, ...] = ("profile", "manifest", "output_dir", "figures_dir")
+
+
+def public_path(value: str | os.PathLike[str], root: Path | None = None) -> str:
+    """A path as an output may show it: never the build machine's absolute path.
+
+    Inside the project: relative to its root (``build/demo/data/manifest.csv``).
+    Outside it (a real study's data folder, whose names may carry a patient's):
+    the file name only, as ``<outside the project>/ct.nii.gz``.
+    """
+    path = Path(value)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        base = (root or find_project_root()).resolve()
+        return path.resolve().relative_to(base).as_posix()
+    except (ValueError, ProfileError):
+        return f"<outside the project>/{path.name}"
+
+
+def public_parameters(parameters: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
+    """``parameters`` with every absolute-path string shown by :func:`public_path`."""
+    return {k: public_path(v, root) if isinstance(v, str) and os.path.isabs(v) else v
+            for k, v in parameters.items()}
+
+
 def notebook_parameters(profile: Profile, step: str) -> dict[str, Any]:
     """Parameters papermill injects into a step's ``parameters`` cell.
 
     Every notebook receives the common parameters (profile, seed, manifest,
     its output folder, the figures folder) and the knobs listed under
     ``steps.<step>`` in the profile.  Values are plain JSON types so that
-    they print cleanly in the executed notebook.
+    they print cleanly in the executed notebook; paths are relative to the
+    project root (:data:`PATH_PARAMETERS`), so that no absolute path of the
+    build machine reaches the book.
     """
     assert profile.path is not None
     params: dict[str, Any] = {
@@ -242,7 +273,19 @@ def notebook_parameters(profile: Profile, step: str) -> dict[str, Any]:
         "figures_dir": str(profile.outputs.figures),
     }
     params.update(profile.steps.get(step, {}))
+    for key in PATH_PARAMETERS:
+        params[key] = _relative_to(Path(params[key]), profile.root)
     return params
+
+
+def _relative_to(path: Path, root: Path | None) -> str:
+    """``path`` relative to ``root`` where it lies below it, else as it is."""
+    if root is not None and path.is_absolute():
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return str(path)
 
 
 def step_parameters(step: str, profile: str | os.PathLike[str] = "demo",
@@ -261,11 +304,16 @@ def step_parameters(step: str, profile: str | os.PathLike[str] = "demo",
     >>> params["manifest"]  # doctest: +SKIP
     '/.../build/ci/data/manifest.csv'
     """
-    defaults = notebook_parameters(load_profile(profile), step)
+    loaded = load_profile(profile)
+    defaults = notebook_parameters(loaded, step)
     resolved = {**defaults, **{k: v for k, v in given.items() if v is not None}}
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ProfileError(
             f"step {step!r} got parameters the profile does not define: {', '.join(unknown)}; "
             f"add them under steps.{step} in the profile")
+    assert loaded.root is not None
+    for key in PATH_PARAMETERS:
+        path = Path(resolved[key])
+        resolved[key] = str(path if path.is_absolute() else loaded.root / path)
     return resolved

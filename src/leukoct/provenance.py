@@ -18,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from leukoct.config import public_parameters, public_path
 from leukoct.manifest import sha256_file
 
 #: Packages whose versions are recorded in every sidecar.
@@ -82,8 +83,10 @@ def provenance_record(
         "artefact": artefact_id,
         "files": sorted(Path(f).name for f in files),
         "notebook": notebook,
-        "parameters": dict(parameters or {}),
-        "inputs": {str(p): sha256_file(p) for p in inputs if Path(p).is_file()},
+        # Paths as the book may show them: relative to the project, never the
+        # machine's absolute paths (a real study's folders may carry names).
+        "parameters": public_parameters(dict(parameters or {})),
+        "inputs": {public_path(p): sha256_file(p) for p in inputs if Path(p).is_file()},
         "commit": git_commit(root),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
