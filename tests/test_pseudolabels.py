@@ -78,8 +78,8 @@ def _curate(tmp_path: Path, manifest: Path, policy: str, monkeypatch):
 
     real = manifest_module.load_manifest
 
-    def without_flair(path, verify_checksums=True):
-        table = real(path, verify_checksums)
+    def without_flair(path, verify_checksums=True, **image_checks):
+        table = real(path, verify_checksums, **image_checks)
         table.loc[table["subject_id"] == "S-001", "flair_path"] = None
         return table
 
