@@ -139,8 +139,11 @@ def test_scrub_notebook_hides_private_folders_but_not_images() -> None:
                                        {"output_type": "display_data",
                                         "data": {"text/html": "<td>/work/leukoct/README.md</td>",
                                                  "image/png": image}}]}],
-                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    cleaned = json.loads(scrub_notebook(json.dumps(notebook), folders))["cells"][0]
+                "metadata": {"papermill": {"input_path": "/work/leukoct/notebooks/07.ipynb"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    scrubbed = json.loads(scrub_notebook(json.dumps(notebook), folders))
+    assert scrubbed["metadata"]["papermill"]["input_path"] == "⟨project⟩/notebooks/07.ipynb"
+    cleaned = scrubbed["cells"][0]
     assert cleaned["source"] == ["manifest = \"⟨data⟩/m.csv\"\n"]
     assert cleaned["outputs"][0]["text"] == ["written ⟨run⟩/x.csv\n"]
     assert cleaned["outputs"][1]["data"]["text/html"] == "<td>⟨project⟩/README.md</td>"

@@ -263,6 +263,7 @@ def private_folders(profile: Profile) -> dict[str, str]:
     assert profile.root is not None
     named = {"⟨data⟩": profile.manifest.parent, "⟨run⟩": profile.outputs.root,
              "⟨figures⟩": profile.outputs.figures, "⟨book⟩": profile.outputs.book,
+             "⟨profiles⟩": (profile.path or profile.root / "profiles").parent,
              "⟨project⟩": profile.root, "⟨home⟩": Path.home()}
     folders: dict[str, str] = {}
     for stand_in, folder in named.items():
@@ -281,28 +282,22 @@ def scrub_paths(text: str, folders: dict[str, str]) -> str:
 
 
 def scrub_notebook(text: str, folders: dict[str, str]) -> str:
-    """A notebook's JSON with private folders scrubbed from its sources and text outputs
-    (images are left alone: their base64 could contain a short folder by chance)."""
-    notebook = json.loads(text)
+    """A notebook's JSON with private folders scrubbed from every string: sources,
+    text outputs and metadata (papermill records its input and output paths there).
+    Images are left alone: their base64 could contain a short folder by chance."""
 
-    def clean(value: object) -> object:
+    def clean(value: object, key: str = "") -> object:
+        if key.startswith(("image/", "application/pdf")):
+            return value
         if isinstance(value, str):
             return scrub_paths(value, folders)
         if isinstance(value, list):
             return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v, k) for k, v in value.items()}
         return value
 
-    for cell in notebook.get("cells", []):
-        cell["source"] = clean(cell.get("source", ""))
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                output["text"] = clean(output["text"])
-            for kind, data in output.get("data", {}).items():
-                if kind.startswith("text/") or kind.endswith("json"):
-                    output["data"][kind] = clean(data)
-            if "traceback" in output:
-                output["traceback"] = clean(output["traceback"])
-    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(clean(json.loads(text)), indent=1, ensure_ascii=False) + "\n"
 
 
 def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
