@@ -53,13 +53,19 @@ def test_twin_refuses_a_profile_without_twin(monkeypatch) -> None:
     assert "no 'twin:' section" in result.output
 
 
-def test_manifest_views_written_then_unchanged(manifest_path: Path, tmp_path: Path) -> None:
+def _real_profile_on(manifest_path: Path, tmp_path: Path) -> Path:
+    """The real-data profile reading ``manifest_path``, every output under ``tmp_path``."""
     raw = yaml.safe_load((ROOT / "profiles" / "real.yaml").read_text())
     raw["data"]["manifest"] = str(manifest_path)
     raw["outputs"] = {"root": str(tmp_path / "run"), "figures": str(tmp_path / "fig"),
                       "book": str(tmp_path / "book")}
     profile = tmp_path / "profile.yaml"
     profile.write_text(yaml.safe_dump(raw))
+    return profile
+
+
+def test_manifest_views_written_then_unchanged(manifest_path: Path, tmp_path: Path) -> None:
+    profile = _real_profile_on(manifest_path, tmp_path)
     first = runner.invoke(app, ["manifest", "views", "--profile", str(profile)])
     assert first.exit_code == 0, first.output
     assert "updated scans, exclusions, curation, evaluation, clinical" in first.output
@@ -89,12 +95,7 @@ def test_a_leukoct_error_is_one_line_without_traceback(monkeypatch, capsys, tmp_
 
 def test_curate_stops_at_an_unusable_image_before_any_registration(
         manifest_path: Path, tmp_path: Path, capsys) -> None:
-    raw = yaml.safe_load((ROOT / "profiles" / "real.yaml").read_text())
-    raw["data"]["manifest"] = str(manifest_path)
-    raw["outputs"] = {"root": str(tmp_path / "run"), "figures": str(tmp_path / "fig"),
-                      "book": str(tmp_path / "book")}
-    profile = tmp_path / "profile.yaml"
-    profile.write_text(yaml.safe_dump(raw))
+    profile = _real_profile_on(manifest_path, tmp_path)
     (manifest_path.parent / "images" / "S-001_ct.nii.gz").write_bytes(b"")
     runner.invoke(app, ["manifest", "checksum", str(manifest_path)])   # checksum refreshed
     with pytest.raises(SystemExit) as exit_:
