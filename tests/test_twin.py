@@ -138,8 +138,11 @@ def test_lesion_contrast_sign(study: Path, manifest: pd.DataFrame, truth: pd.Dat
         ct = _load(m.at[sid, "ct_path"]).astype(float)
         lesion = _load(study / "truth" / f"{sid}_lesion_ct.nii.gz") > 0
         ring = ndimage.binary_dilation(lesion, iterations=2) & ~lesion & (ct > 15) & (ct < 45)
-        assert ct[lesion].mean() < ct[ring].mean() - 1.0      # subtle hypoattenuation
-        assert ct[ring].mean() - ct[lesion].mean() < 8.0      # ... and only a few HU
+        drop = ct[ring].mean() - ct[lesion].mean()
+        assert drop > 1.0                                     # hypoattenuation
+        # ... never beyond a core's 12 HU: Peng et al. 2024 measured visible LA at
+        # 17.5 +/- 4.7 HU, ~10 HU below white matter (parameters.CT).
+        assert drop < 12.0
         flair = _load(m.at[sid, "flair_path"]).astype(float)
         lf = _load(study / "truth" / f"{sid}_lesion_flair.nii.gz") > 0
         ring_f = ndimage.binary_dilation(lf, iterations=2) & ~lf & (flair > 0.3 * flair.max())
