@@ -126,3 +126,55 @@ def test_every_knob_of_the_built_in_profiles_reaches_its_notebook(name: str) -> 
     stems = {s.name: s.stem for s in STEPS}
     for step, knobs in profile.steps.items():
         assert set(knobs) <= notebook_knobs(ROOT / "notebooks" / f"{stems[step]}.ipynb"), step
+
+
+def test_the_knob_table_is_each_notebooks_parameters_cell() -> None:
+    # STEP_KNOBS is what load_profile checks; the notebook is where papermill
+    # puts the value.  A knob added to one and not the other fails here.
+    from leukoct.config import notebook_knobs
+    from leukoct.knobs import COMMON_PARAMETERS, STEP_KNOBS
+    from leukoct.steps import STEPS
+
+    stems = {s.name: s.stem for s in STEPS}
+    assert set(STEP_KNOBS) == set(stems)
+    for step, knobs in STEP_KNOBS.items():
+        cell = notebook_knobs(ROOT / "notebooks" / f"{stems[step]}.ipynb")
+        assert set(knobs) - set(COMMON_PARAMETERS) == cell - set(COMMON_PARAMETERS), step
+        assert set(knobs) <= cell, step
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("    threshold: 0.0", "    threshold: -1.0",
+     "steps.registration.threshold: -1.0: Input should be greater than or equal to 0"),
+    ("    epochs: 2", "    epochs: many", "steps.training.epochs: 'many': Input should be a valid integer"),
+    ("    epochs: 2", "    epochs: 2.5", "steps.training.epochs: 2.5: Input should be a valid integer"),
+    ("    mirroring: false", "    mirroring: maybe",
+     "steps.inference.mirroring: 'maybe': Input should be a valid boolean"),
+    ("    type_of_transform: SyNR", "    type_of_transform: SyN",
+     "steps.registration.type_of_transform: 'SyN': Input should be 'Identity', 'Rigid'"),
+    ("    validation_fraction: 0.1307", "    validation_fraction: 13",
+     "steps.curation.validation_fraction: 13: Input should be less than 1"),
+    ("    missing_flair: error", "    missing_flair: skip",
+     "steps.registration.missing_flair: 'skip': Input should be 'error' or 'exclude'"),
+    ("    mrs_merge_top: 5", "    mrs_merge_top: 7",
+     "steps.clinical.mrs_merge_top: 7: Input should be less than or equal to 6"),
+    ("    confidence: 0.95", "    confidence: 95",
+     "steps.internal_validation.confidence: 95: Input should be less than 1"),
+    ("    batch_size: 4", "    batch_size: true", "steps.training.batch_size: True: Input should be"),
+])
+def test_wrong_type_or_range_of_a_knob_is_refused_at_load(tmp_path: Path, old: str, new: str,
+                                                          expected: str) -> None:
+    bad = _ci_with(tmp_path, old, new)
+    with pytest.raises(ProfileError) as info:
+        load_profile(bad, root=ROOT)
+    message = str(info.value)
+    assert str(bad) in message and expected in message, message
+    assert message.count("\n") == 1           # one line: the file, then the knob
+
+
+def test_null_and_integer_values_pass_where_they_mean_something(tmp_path: Path) -> None:
+    # null keeps nnU-Net's choice; an integer stands for a float (YAML 70 vs 70.0).
+    profile = load_profile(_ci_with(tmp_path, "    batch_size: 4", "    batch_size: null"),
+                           root=ROOT)
+    assert profile.steps["training"]["batch_size"] is None
+    assert load_profile(_ci_with(tmp_path, "    age_cut: 70.0", "    age_cut: 70"), root=ROOT)

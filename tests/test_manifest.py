@@ -81,6 +81,39 @@ def test_subject_id_that_looks_like_an_identifier(manifest_path: Path) -> None:
     assert "patient identifier" in _single(manifest_path, 3, "subject_id")
 
 
+def test_a_registration_number_is_masked_in_every_message(manifest_path: Path,
+                                                          tmp_path: Path) -> None:
+    # The id is refused, and not echoed: a real identifier typed in by mistake
+    # must not travel on into terminals, logs or the --report CSV.
+    _edit(manifest_path, 3, subject_id="800101-1234567", age="250")
+    report = validate_manifest(manifest_path)
+    text = "\n".join(str(p) for p in report.problems)
+    assert "800101-1234567" not in text and "1234567" not in text
+    assert "row 3 (######-#######), column subject_id" in text
+    assert "row 3 (######-#######), column age" in text
+    assert "1234567" not in report.to_frame().to_csv()
+
+
+@pytest.mark.parametrize("column, what", [
+    ("patient_name", "a name"), ("Name", "a name"), ("birth_date", "a birth date"),
+    ("DOB", "a birth date"), ("MRN", "a record number"), ("hospital_id", "a record number"),
+    ("resident_registration_number", "a registration number"), ("SSN", "a registration number"),
+    ("accession_number", "an accession number"), ("phone", "contact details"),
+])
+def test_a_column_of_personal_data_is_refused_with_a_privacy_reason(
+        manifest_path: Path, column: str, what: str) -> None:
+    header, rows = _rows(manifest_path)
+    _write(manifest_path, header + [column], [{**r, column: "x"} for r in rows])
+    text = _single(manifest_path, 1, column)
+    assert f"looks like {what}: personal data" in text and "delete the column" in text
+
+
+def test_no_column_of_the_data_dictionary_looks_like_personal_data() -> None:
+    from leukoct.schema import phi_column
+    assert [c for c in COLUMNS if phi_column(c)] == []
+    assert phi_column("subject_id") is None and phi_column("Site") is None
+
+
 def test_subject_id_with_a_date(manifest_path: Path) -> None:
     _edit(manifest_path, 2, subject_id="KIM_19450312")
     assert "a date" in _single(manifest_path, 2, "subject_id")

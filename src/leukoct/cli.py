@@ -328,9 +328,13 @@ def profile_show(
         help="Show the parameters one notebook step receives.")] = None,
 ) -> None:
     """Print a profile with its paths resolved (or one step's notebook parameters)."""
-    from leukoct.config import load_profile, notebook_parameters
+    from leukoct.config import ProfileError, load_profile, notebook_parameters
 
     prof = load_profile(profile)
+    if prof.data.source == "manifest" and not prof.manifest.is_file():
+        raise ProfileError(f"{prof.path}: data.manifest: no such file {prof.manifest}; fix: "
+                           "point it at your manifest CSV (data_manifest/README.md), or use "
+                           "source: twin")
     if step:
         typer.echo(json.dumps(notebook_parameters(prof, step), indent=2))
     else:

@@ -195,31 +195,30 @@ def _nearest(word: str, choices: list[str]) -> str:
 
 
 def step_problems(profile: Profile) -> list[str]:
-    """Unknown steps and knobs under the profile's ``steps:``, one line each.
+    """Unknown steps, unknown knobs and bad values under ``steps:``, one line each.
 
-    A step is a name of :data:`leukoct.steps.STEPS`; a knob is a name the
-    step's notebook has in its ``parameters`` cell (where papermill puts it).
-    Without this check a misspelled step or knob is silently ignored and the
-    default used.
+    A step is a name of :data:`leukoct.steps.STEPS`; its knobs, their types
+    and ranges are :data:`leukoct.knobs.STEP_KNOBS` (which the suite keeps
+    equal to each notebook's ``parameters`` cell).  Without this check a
+    misspelled step or knob is silently ignored and the default used, and a
+    wrong value fails deep inside a job.
     """
-    from leukoct.steps import STEPS  # here, not at the top: leukoct.steps imports this module
+    from leukoct.knobs import STEP_KNOBS, knob_problem
 
-    stems = {s.name: s.stem for s in STEPS}
-    notebooks = (profile.root or find_project_root()) / "notebooks"
     problems = []
     for step, knobs in profile.steps.items():
-        if step not in stems:
-            problems.append(f"  steps.{step}: not a study step{_nearest(step, list(stems))}; "
-                            f"the steps are {', '.join(stems)}")
+        if step not in STEP_KNOBS:
+            problems.append(f"  steps.{step}: not a study step{_nearest(step, list(STEP_KNOBS))}; "
+                            f"the steps are {', '.join(STEP_KNOBS)}")
             continue
-        notebook = notebooks / f"{stems[step]}.ipynb"
-        if not notebook.is_file():
-            continue
-        allowed = sorted(notebook_knobs(notebook) - {"profile"})
-        for knob in knobs:
+        allowed = list(STEP_KNOBS[step])
+        for knob, value in knobs.items():
             if knob not in allowed:
                 problems.append(f"  steps.{step}.{knob}: not a knob of the {step} step"
-                                f"{_nearest(knob, allowed)}; its knobs are {', '.join(allowed)}")
+                                f"{_nearest(str(knob), allowed)}; its knobs are "
+                                f"{', '.join(sorted(allowed))}")
+            elif (why := knob_problem(step, knob, value)) is not None:
+                problems.append(f"  steps.{step}.{knob}: {why}")
     return problems
 
 

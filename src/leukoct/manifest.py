@@ -30,6 +30,8 @@ from leukoct.schema import (
     REQUIRED_COLUMNS,
     SubjectRecord,
     field_fix,
+    mask_identifiers,
+    phi_column,
 )
 
 #: Cell values read as "missing" (what spreadsheets and R write for NA).
@@ -69,7 +71,7 @@ class Problem:
         if self.subject_id:
             where += f" ({self.subject_id})"
         column = self.column or "-"
-        return f"{where}, column {column}: {self.problem} — fix: {self.fix}"
+        return mask_identifiers(f"{where}, column {column}: {self.problem} — fix: {self.fix}")
 
 
 class ManifestError(LeukoctError, ValueError):
@@ -97,9 +99,13 @@ class ValidationReport:
 
     def to_frame(self) -> pd.DataFrame:
         """Problems as a DataFrame with columns row, subject_id, column, problem, fix."""
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             [p.__dict__ for p in self.problems],
             columns=["row", "subject_id", "column", "problem", "fix"])
+        for column in ("subject_id", "problem"):   # a typed-in real ID stays out of the CSV
+            frame[column] = frame[column].map(lambda v: mask_identifiers(v)
+                                              if isinstance(v, str) else v)
+        return frame
 
 
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
@@ -139,7 +145,13 @@ def _header_problems(header: list[str]) -> list[Problem]:
             problems.append(Problem(HEADER_ROW, None, name, "column appears twice in the header",
                                     "keep one column of that name"))
         seen.add(name)
-        if name not in COLUMNS:
+        if name not in COLUMNS and (what := phi_column(name)):
+            problems.append(Problem(
+                HEADER_ROW, None, name, f"looks like {what}: personal data a pseudonymised "
+                "study must not hold", "delete the column from the manifest (leukoct needs "
+                "no names, birth dates or record numbers; keep the key that links subject_id "
+                "to the patient outside the study folder)"))
+        elif name not in COLUMNS:
             close = difflib.get_close_matches(name, COLUMNS, n=1, cutoff=0.75)
             fix = (f"did you mean {close[0]!r}? rename it" if close else
                    "remove it, or rename it to a column of the data dictionary")

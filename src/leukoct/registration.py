@@ -42,6 +42,11 @@ from scipy import ndimage
 
 from leukoct.images import Volume
 from leukoct.metrics import dice
+from leukoct.settings import (  # noqa: F401 (re-exported: their home before)
+    Iterations,
+    RegistrationSettings,
+    TransformType,
+)
 from leukoct.skullstrip import ball, ct_brain_mask, flair_brain_mask
 
 #: Files written per subject (in ``out_dir``).
@@ -51,8 +56,6 @@ PSEUDOLABEL_FILE = "wmh_pseudolabel_ct.nii.gz"
 
 #: The CT's HU window given to the optimiser (brain tissue and CSF).
 CT_WINDOW_HU = (0.0, 80.0)
-
-TransformType = Literal["Identity", "Rigid", "Affine", "SyNR", "SyNRA"]
 
 #: Stages run by each transform type.
 STAGES: dict[str, tuple[str, ...]] = {
@@ -64,61 +67,6 @@ STAGES: dict[str, tuple[str, ...]] = {
 }
 
 ImageInput = str | os.PathLike[str] | Volume | ants.ANTsImage
-Iterations = tuple[Annotated[int, Field(ge=0)], ...]
-
-
-class RegistrationSettings(BaseModel):
-    """Every knob of :func:`register_pair`.
-
-    The iteration tuples give one entry per resolution level; the shrink
-    factors and smoothing are derived from their length (``2**(n-1) ... 1``
-    and ``n-1 ... 0`` voxels of the registration grid).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type_of_transform: TransformType = Field(
-        default="SyNR",
-        description="Stages: Identity (no registration, header alignment), Rigid, Affine "
-        "(rigid+affine), SyNR (rigid+SyN), SyNRA (rigid+affine+SyN).")
-    resolution_mm: float = Field(
-        default=2.0, gt=0, description="Isotropic grid (mm) on which the optimiser runs; "
-        "the transforms are then applied to the full CT grid.")
-    iterations: Iterations = Field(
-        default=(100, 50, 0), min_length=1,
-        description="Iterations per level of the rigid and affine stages (a trailing 0 skips "
-        "the finest level: it cost 2x the time for no Dice gain on the twin).")
-    syn_iterations: Iterations = Field(
-        default=(30, 15, 0), min_length=1, description="Iterations per level of the SyN stage.")
-    syn_gradient_step: float = Field(default=0.2, gt=0)
-    syn_flow_sigma: float = Field(default=4.0, ge=0, description="Update-field smoothing (vox).")
-    syn_total_sigma: float = Field(default=1.0, ge=0, description="Total-field smoothing (vox).")
-    linear_gradient_step: float = Field(default=0.1, gt=0)
-    convergence_threshold: float = Field(
-        default=1e-6, gt=0, description="A level stops when the metric's slope over the "
-        "last convergence_window iterations falls below this (ANTs' convergence test).")
-    convergence_window: int = Field(default=10, ge=2)
-    lesion_margin_mm: float | None = Field(
-        default=3.0, ge=0, description="Cost-function masking: FLAIR voxels within this "
-        "distance of the WMH mask are left out of the metric, so the lesions (bright on FLAIR, "
-        "barely darker on CT) do not pull the deformation; None uses every voxel.")
-    crop_margin_mm: float = Field(
-        default=10.0, ge=0, description="The fixed image is cropped to the CT brain's bounding "
-        "box plus this margin: the metric's cost scales with the fixed voxels.")
-    mi_bins: int = Field(default=32, ge=8, description="Histogram bins of mutual information.")
-    sampling_rate: float = Field(
-        default=0.25, gt=0, le=1, description="Fraction of voxels sampled by the linear stages.")
-    label_interpolation: Literal["nearest", "linear"] = Field(
-        default="nearest",
-        description="How the WMH mask is carried onto the CT for the pseudo-label: 'nearest' "
-        "(nearest-neighbour label transfer: the carried mask keeps the FLAIR mask's volume) "
-        "or 'linear' (the linearly warped probability map, which on 5 mm FLAIR slices and a "
-        "threshold of 0 gives labels ~3x the WMH volume; docs/decisions.md).")
-    threshold: float = Field(
-        default=0.0, ge=0, lt=1,
-        description="Pseudo-label = carried mask > threshold (paper: a probability of 0).")
-    threads: int = Field(default=1, ge=1, description="ITK threads; 1 gives bit-identical runs.")
-    seed: int = Field(default=20240611, ge=0, description="Seed of ANTs' metric sampling.")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,45 @@ _IDENTIFIER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+# Column names that betray personal data a pseudonymised study must not hold
+# (HIPAA Safe Harbor identifiers that registries carry): names, birth dates,
+# record, registration, accession and phone numbers, addresses, e-mail.
+_PHI_COLUMNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(^|_)(patient_?|first_?|last_?|family_?|given_?|sur)?name($|_)"), "a name"),
+    (re.compile(r"birth|(^|_)dob($|_)"), "a birth date"),
+    (re.compile(r"(^|_)(mrn|medical_?record|record_?(no|num|number)|chart_?(no|number)|"
+                r"hospital_?(id|no|number)|patient_?(id|no|number))($|_)"), "a record number"),
+    (re.compile(r"(^|_)(rrn|ssn|social_?security|resident_?(registration|number|no)|"
+                r"national_?id|jumin)($|_)"), "a registration number"),
+    (re.compile(r"accession"), "an accession number"),
+    (re.compile(r"phone|(^|_)mobile($|_)|(^|_)address($|_)|e_?mail|zip_?code|postcode"),
+     "contact details"),
+)
+
+
+def phi_column(name: str) -> str | None:
+    """What personal identifier a column name suggests (``'a name'``), or None.
+
+    ``subject_id`` is the study's pseudonym and never matches.
+    """
+    key = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    if key in COLUMNS:
+        return None
+    for pattern, what in _PHI_COLUMNS:
+        if pattern.search(key):
+            return what
+    return None
+
+
+def mask_identifiers(text: str) -> str:
+    """``text`` with anything shaped like a resident registration number masked.
+
+    Messages echo subject ids and cell values; a real identifier typed into
+    the manifest by mistake must not travel on into logs and terminals.  The
+    first six digits (a birth date) are masked too.
+    """
+    return _IDENTIFIER_PATTERNS[0][0].sub(lambda m: re.sub(r"\d", "#", m.group(0)), text)
+
 
 def _meta(
     description: str,

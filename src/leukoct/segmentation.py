@@ -45,6 +45,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leukoct.images import mask_volume_ml
 from leukoct.messages import LeukoctError
+from leukoct.settings import (  # noqa: F401 (re-exported: their home before)
+    DERIVED_PLANS,
+    NNUNET_PLANS,
+    InferenceSettings,
+    TrainingSettings,
+)
 
 #: nnU-Net dataset id and name (ids 500-999 are free for users' datasets).
 DATASET_ID = 501
@@ -55,9 +61,6 @@ HU_RANGE = (-1000.0, 1000.0)
 #: nnU-Net's file ending and the channel suffix of a single-channel case.
 FILE_ENDING = ".nii.gz"
 CHANNEL_SUFFIX = "_0000"
-#: The plans nnU-Net writes, and the derived plans of a narrower network.
-NNUNET_PLANS = "nnUNetPlans"
-DERIVED_PLANS = "leukoctPlans"
 #: Files the training step leaves for the chapter.
 SCHEDULE_FILE = "leukoct_schedule.json"
 
@@ -69,75 +72,6 @@ class SegmentationError(LeukoctError, RuntimeError):
 # --------------------------------------------------------------------------
 # Settings and folders
 # --------------------------------------------------------------------------
-
-class TrainingSettings(BaseModel):
-    """How nnU-Net is planned and trained (the profile's ``steps.training``).
-
-    ``None`` keeps nnU-Net's own choice; the ``paper`` profile leaves every
-    knob at ``None`` except what the paper states.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    configuration: Literal["2d"] = Field("2d", description="nnU-Net configuration (paper: 2d).")
-    normalization: Literal["zscore", "CT"] = Field(
-        "zscore", description="zscore: the paper's HU clip + z-score; CT: nnU-Net's "
-        "foreground-percentile window.")
-    epochs: int = Field(1000, ge=1, description="Training epochs (nnU-Net: 1000).")
-    iterations_per_epoch: int = Field(250, ge=1, description="Iterations per epoch (nnU-Net: 250).")
-    val_iterations_per_epoch: int = Field(50, ge=1, description="Validation iterations per epoch.")
-    inplane_spacing_mm: float | None = Field(
-        None, gt=0, description="None: nnU-Net's (the median in-plane spacing); a coarser "
-        "spacing trains a CPU model on smaller slices (nnU-Net's overwrite_target_spacing).")
-    batch_size: int | None = Field(None, ge=1, description="None: nnU-Net's planned batch size.")
-    base_features: int | None = Field(
-        None, ge=4, description="Features of the first stage (nnU-Net: 32); None keeps the plan.")
-    max_features: int | None = Field(
-        None, ge=4, description="Feature cap of the deepest stages (nnU-Net 2d: 512).")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA if present.")
-    threads: int = Field(2, ge=1, description="CPU threads for torch and nnU-Net's workers.")
-    augmentation_workers: int | None = Field(
-        None, ge=0, description="nnU-Net's data-augmentation processes; None: 0 on CPU "
-        "(augment in the training process, fastest on 2 cores), nnU-Net's choice on a GPU.")
-    seed: int = Field(0, ge=0, description="Seed of torch, numpy and random before training.")
-
-    @property
-    def schedule(self) -> dict[str, int]:
-        """The training schedule a checkpoint belongs to."""
-        return {"epochs": self.epochs, "iterations_per_epoch": self.iterations_per_epoch,
-                "val_iterations_per_epoch": self.val_iterations_per_epoch}
-
-    @property
-    def is_nnunet_default(self) -> bool:
-        """True when the schedule is nnU-Net's own (1000 x 250, 50 validation)."""
-        return self.schedule == {"epochs": 1000, "iterations_per_epoch": 250,
-                                 "val_iterations_per_epoch": 50}
-
-    @property
-    def edits_plans(self) -> bool:
-        """True when the network or batch differs from nnU-Net's plan."""
-        return any(v is not None for v in (self.batch_size, self.base_features, self.max_features))
-
-    @property
-    def plans_identifier(self) -> str:
-        return DERIVED_PLANS if self.edits_plans else NNUNET_PLANS
-
-    @property
-    def trainer_name(self) -> str:
-        return "nnUNetTrainer" if self.is_nnunet_default else "ScheduledTrainer"
-
-
-class InferenceSettings(BaseModel):
-    """How nnU-Net predicts (the profile's ``steps.inference``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mirroring: bool = Field(True, description="Test-time mirroring (nnU-Net default: on).")
-    tile_step_size: float = Field(0.5, gt=0, le=1, description="Sliding-window step (nnU-Net: 0.5).")
-    checkpoint: Literal["checkpoint_final.pth", "checkpoint_best.pth"] = "checkpoint_final.pth"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int = Field(2, ge=1)
-
 
 @dataclass(frozen=True)
 class NnunetFolders:

@@ -1,0 +1,117 @@
+"""The knobs of each study step: name, type and allowed range, in one table.
+
+A profile's ``steps:`` section sets the knobs of each study step; the
+workflow passes them to the step's notebook as papermill parameters.  This
+module says which knobs each step has and what values they take, so that
+:func:`leukoct.config.load_profile` refuses a misspelled knob, a wrong type
+or an out-of-range value when the profile is read -- before any job runs --
+with the file, the section, the knob and what is allowed.
+
+Where a knob is passed on to one of the package's settings classes
+(:class:`~leukoct.settings.RegistrationSettings`,
+:class:`~leukoct.settings.TrainingSettings`,
+:class:`~leukoct.settings.InferenceSettings`), its type is that class's
+field, so the check and the code that uses the value cannot disagree.
+``None`` (YAML ``null``) is allowed where the step gives it a meaning
+(stated in the field's description).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from leukoct.settings import InferenceSettings, RegistrationSettings, TrainingSettings
+
+#: Parameters every notebook has; the workflow sets them from the profile's
+#: top level (seed, threads, data, outputs).  Only ``threads`` may also be a
+#: step's knob (registration: ITK threads per job).
+COMMON_PARAMETERS: tuple[str, ...] = ("profile", "seed", "threads", "manifest", "verify_checksums",
+                                      "output_dir", "figures_dir")
+
+Confidence = Field(gt=0, lt=1, description="Level of every interval (0.95: 95 %).")
+MinN = Field(ge=2, description="Fewer pairs in a column: printed '–' (not estimable).")
+
+
+def _borrowed(model: type[BaseModel], *names: str) -> dict[str, tuple[Any, FieldInfo]]:
+    """Fields of a settings class, as (annotation, field) pairs."""
+    return {n: (model.model_fields[n].annotation, model.model_fields[n]) for n in names}
+
+
+def _own(**fields: tuple[Any, FieldInfo]) -> dict[str, tuple[Any, FieldInfo]]:
+    return fields
+
+
+#: step name -> knob -> (type, field with its constraints and description).
+STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
+    "data": _own(
+        example_subject=(str | None, Field(description="Subject shown in the data chapter; "
+                                           "null: the first with every image."))),
+    "twin": _own(
+        examples=(int, Field(ge=0, description="Subjects shown with their truth."))),
+    "curation": _own(
+        criteria=(str | None, Field(description="YAML of inclusion criteria, relative to the "
+                                    "project root; null: the paper's.")),
+        validation_fraction=(float, Field(gt=0, lt=1, description="Internal validation share "
+                                          "of development (paper: 63 / 482).")),
+        image_checks=(bool, Field(description="Compare incomplete/contrast registry fields "
+                                  "with the CT.")),
+        registration_qc=(str | None, Field(description="Registration QC table; null: this "
+                                           "profile's registration/qc.csv."))),
+    "registration": {
+        **_borrowed(RegistrationSettings, "type_of_transform", "resolution_mm",
+                    "label_interpolation", "threshold", "threads"),
+        **_own(
+            examples=(int, Field(ge=0, description="QC montages of well-registered subjects.")),
+            missing_flair=(Literal["error", "exclude"], Field(
+                description="Paired subject without FLAIR or WMH mask: stop, or exclude "
+                "(Figure 1)."))),
+    },
+    "training": _borrowed(TrainingSettings, "normalization", "epochs", "iterations_per_epoch",
+                          "val_iterations_per_epoch", "inplane_spacing_mm", "batch_size",
+                          "base_features", "max_features", "device", "augmentation_workers"),
+    "inference": _borrowed(InferenceSettings, "mirroring", "tile_step_size", "checkpoint",
+                           "device"),
+    "internal_validation": _own(confidence=(float, Confidence), min_n=(int, MinN)),
+    "external": _own(
+        confidence=(float, Confidence), min_n=(int, MinN),
+        infarct_threshold_ml=(float, Field(ge=0, description="Figure S3 groups: <= vs > this "
+                                           "DWI infarct core (paper: 10 mL)."))),
+    "us_population": _own(confidence=(float, Confidence)),
+    "clinical": _own(
+        confidence=(float, Confidence),
+        volume_groups=(int, Field(ge=2, le=10, description="Table 3: LA-volume groups "
+                                  "(paper: 5, quintiles), the first the reference.")),
+        mrs_merge_top=(int, Field(ge=1, le=6, description="mRS grades from this one up are "
+                                  "merged (paper: 5, i.e. 5 and 6).")),
+        age_cut=(float, Field(gt=0, lt=120, description="Table S4 strata: below vs at or "
+                              "above this age (paper: 70)."))),
+}
+
+
+def knob_problem(step: str, knob: str, value: Any) -> str | None:
+    """Why ``value`` is not allowed for ``steps.<step>.<knob>``, or None if it is.
+
+    The step and knob must be in :data:`STEP_KNOBS`.  ``None`` passes where
+    the knob's type allows it.
+    """
+    annotation, field = STEP_KNOBS[step][knob]
+    try:
+        TypeAdapter(_annotated(annotation, field)).validate_python(value, strict=_strict(value))
+    except ValidationError as exc:
+        reasons = "; ".join(err["msg"] for err in exc.errors())
+        allowed = f" ({field.description})" if field.description else ""
+        return f"{value!r}: {reasons}{allowed}"
+    return None
+
+
+def _annotated(annotation: Any, field: FieldInfo) -> Any:
+    return Annotated[annotation, field]
+
+
+def _strict(value: Any) -> bool:
+    # YAML already types its scalars: refuse "two" for an int and true for a
+    # number, but let an integer stand for a float (``epochs: 60``, ``age_cut: 70``).
+    return isinstance(value, (bool, str))

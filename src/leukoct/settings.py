@@ -1,0 +1,146 @@
+"""Settings of the package's heavy steps, in a module that imports nothing heavy.
+
+Registration (ANTs) and nnU-Net (torch) are slow to import; a profile is
+read by every workflow job.  The settings classes live here so that checking
+a profile's knobs (:mod:`leukoct.knobs`) costs no import of either;
+:mod:`leukoct.registration` and :mod:`leukoct.segmentation` re-export them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: nnU-Net's own plans, and the plans leukoct derives when a profile edits
+#: the network or batch.
+NNUNET_PLANS = "nnUNetPlans"
+DERIVED_PLANS = "leukoctPlans"
+
+TransformType = Literal["Identity", "Rigid", "Affine", "SyNR", "SyNRA"]
+
+#: Iterations per resolution level, coarsest first.
+Iterations = tuple[Annotated[int, Field(ge=0)], ...]
+
+
+class RegistrationSettings(BaseModel):
+    """Every knob of :func:`leukoct.registration.register_pair`.
+
+    The iteration tuples give one entry per resolution level; the shrink
+    factors and smoothing are derived from their length (``2**(n-1) ... 1``
+    and ``n-1 ... 0`` voxels of the registration grid).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type_of_transform: TransformType = Field(
+        default="SyNR",
+        description="Stages: Identity (no registration, header alignment), Rigid, Affine "
+        "(rigid+affine), SyNR (rigid+SyN), SyNRA (rigid+affine+SyN).")
+    resolution_mm: float = Field(
+        default=2.0, gt=0, description="Isotropic grid (mm) on which the optimiser runs; "
+        "the transforms are then applied to the full CT grid.")
+    iterations: Iterations = Field(
+        default=(100, 50, 0), min_length=1,
+        description="Iterations per level of the rigid and affine stages (a trailing 0 skips "
+        "the finest level: it cost 2x the time for no Dice gain on the twin).")
+    syn_iterations: Iterations = Field(
+        default=(30, 15, 0), min_length=1, description="Iterations per level of the SyN stage.")
+    syn_gradient_step: float = Field(default=0.2, gt=0)
+    syn_flow_sigma: float = Field(default=4.0, ge=0, description="Update-field smoothing (vox).")
+    syn_total_sigma: float = Field(default=1.0, ge=0, description="Total-field smoothing (vox).")
+    linear_gradient_step: float = Field(default=0.1, gt=0)
+    convergence_threshold: float = Field(
+        default=1e-6, gt=0, description="A level stops when the metric's slope over the "
+        "last convergence_window iterations falls below this (ANTs' convergence test).")
+    convergence_window: int = Field(default=10, ge=2)
+    lesion_margin_mm: float | None = Field(
+        default=3.0, ge=0, description="Cost-function masking: FLAIR voxels within this "
+        "distance of the WMH mask are left out of the metric, so the lesions (bright on FLAIR, "
+        "barely darker on CT) do not pull the deformation; None uses every voxel.")
+    crop_margin_mm: float = Field(
+        default=10.0, ge=0, description="The fixed image is cropped to the CT brain's bounding "
+        "box plus this margin: the metric's cost scales with the fixed voxels.")
+    mi_bins: int = Field(default=32, ge=8, description="Histogram bins of mutual information.")
+    sampling_rate: float = Field(
+        default=0.25, gt=0, le=1, description="Fraction of voxels sampled by the linear stages.")
+    label_interpolation: Literal["nearest", "linear"] = Field(
+        default="nearest",
+        description="How the WMH mask is carried onto the CT for the pseudo-label: 'nearest' "
+        "(nearest-neighbour label transfer: the carried mask keeps the FLAIR mask's volume) "
+        "or 'linear' (the linearly warped probability map, which on 5 mm FLAIR slices and a "
+        "threshold of 0 gives labels ~3x the WMH volume; docs/decisions.md).")
+    threshold: float = Field(
+        default=0.0, ge=0, lt=1,
+        description="Pseudo-label = carried mask > threshold (paper: a probability of 0).")
+    threads: int = Field(default=1, ge=1, description="ITK threads; 1 gives bit-identical runs.")
+    seed: int = Field(default=20240611, ge=0, description="Seed of ANTs' metric sampling.")
+
+
+class TrainingSettings(BaseModel):
+    """How nnU-Net is planned and trained (the profile's ``steps.training``).
+
+    ``None`` keeps nnU-Net's own choice; the ``paper`` profile leaves every
+    knob at ``None`` except what the paper states.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    configuration: Literal["2d"] = Field("2d", description="nnU-Net configuration (paper: 2d).")
+    normalization: Literal["zscore", "CT"] = Field(
+        "zscore", description="zscore: the paper's HU clip + z-score; CT: nnU-Net's "
+        "foreground-percentile window.")
+    epochs: int = Field(1000, ge=1, description="Training epochs (nnU-Net: 1000).")
+    iterations_per_epoch: int = Field(250, ge=1, description="Iterations per epoch (nnU-Net: 250).")
+    val_iterations_per_epoch: int = Field(50, ge=1, description="Validation iterations per epoch.")
+    inplane_spacing_mm: float | None = Field(
+        None, gt=0, description="None: nnU-Net's (the median in-plane spacing); a coarser "
+        "spacing trains a CPU model on smaller slices (nnU-Net's overwrite_target_spacing).")
+    batch_size: int | None = Field(None, ge=1, description="None: nnU-Net's planned batch size.")
+    base_features: int | None = Field(
+        None, ge=4, description="Features of the first stage (nnU-Net: 32); None keeps the plan.")
+    max_features: int | None = Field(
+        None, ge=4, description="Feature cap of the deepest stages (nnU-Net 2d: 512).")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA if present.")
+    threads: int = Field(2, ge=1, description="CPU threads for torch and nnU-Net's workers.")
+    augmentation_workers: int | None = Field(
+        None, ge=0, description="nnU-Net's data-augmentation processes; None: 0 on CPU "
+        "(augment in the training process, fastest on 2 cores), nnU-Net's choice on a GPU.")
+    seed: int = Field(0, ge=0, description="Seed of torch, numpy and random before training.")
+
+    @property
+    def schedule(self) -> dict[str, int]:
+        """The training schedule a checkpoint belongs to."""
+        return {"epochs": self.epochs, "iterations_per_epoch": self.iterations_per_epoch,
+                "val_iterations_per_epoch": self.val_iterations_per_epoch}
+
+    @property
+    def is_nnunet_default(self) -> bool:
+        """True when the schedule is nnU-Net's own (1000 x 250, 50 validation)."""
+        return self.schedule == {"epochs": 1000, "iterations_per_epoch": 250,
+                                 "val_iterations_per_epoch": 50}
+
+    @property
+    def edits_plans(self) -> bool:
+        """True when the network or batch differs from nnU-Net's plan."""
+        return any(v is not None for v in (self.batch_size, self.base_features, self.max_features))
+
+    @property
+    def plans_identifier(self) -> str:
+        return DERIVED_PLANS if self.edits_plans else NNUNET_PLANS
+
+    @property
+    def trainer_name(self) -> str:
+        return "nnUNetTrainer" if self.is_nnunet_default else "ScheduledTrainer"
+
+
+class InferenceSettings(BaseModel):
+    """How nnU-Net predicts (the profile's ``steps.inference``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mirroring: bool = Field(True, description="Test-time mirroring (nnU-Net default: on).")
+    tile_step_size: float = Field(0.5, gt=0, le=1, description="Sliding-window step (nnU-Net: 0.5).")
+    checkpoint: Literal["checkpoint_final.pth", "checkpoint_best.pth"] = "checkpoint_final.pth"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = Field(2, ge=1)
