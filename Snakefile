@@ -12,8 +12,11 @@
 # root, or the profile's output folders), so `--directory` may point anywhere.  A cluster runs the same workflow with
 # a Snakemake executor plugin (e.g. --executor slurm).
 
+import atexit
 import functools
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from leukoct.config import load_profile, notebook_parameters
@@ -36,15 +39,23 @@ KERNEL = config.get("kernel", "leukoct")
 # step as ancient(): it orders the steps after the twin's data, and a missing
 # manifest is named, but its date alone re-runs nothing.  The views are
 # refreshed at every parse and rewritten only when their content changes.
+# A dry run (-n) writes nothing into the run folder: the views that changed
+# go to a temporary folder, and the steps reading them point there (so the
+# dry run still lists them).
 VIEWS = manifest_views.views_folder(RUN)
 VIEW_NAMES = tuple(manifest_views.profile_views(PROFILE))
-manifest_views.refresh_views(PROFILE)
+DRY_VIEWS = (Path(tempfile.mkdtemp(prefix="leukoct-dry-run-views-"))
+             if workflow.output_settings.dryrun else None)
+if DRY_VIEWS is not None:
+    atexit.register(shutil.rmtree, DRY_VIEWS, True)
+CHANGED_VIEWS = set(manifest_views.refresh_views(PROFILE, into=DRY_VIEWS))
 
 
 def view(name):
     """The digest file of one manifest view."""
     assert name in VIEW_NAMES, name
-    return str(VIEWS / f"{name}.json")
+    folder = DRY_VIEWS if DRY_VIEWS is not None and name in CHANGED_VIEWS else VIEWS
+    return str(folder / f"{name}.json")
 
 
 def manifest_input(name):

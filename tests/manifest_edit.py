@@ -28,3 +28,23 @@ def edit_cells(path: Path, row: int, **cells: str) -> Path:
     header, rows = read_rows(path)
     rows[row - 2].update(cells)
     return write_rows(path, header, rows)
+
+
+def replace_image(manifest: Path, column: str, data=None, affine=None, raw: bytes | None = None,
+                  name: str = "bad.nii.gz", row: int = 2) -> Path:
+    """Put a new image (an array, or raw bytes) in ``column`` of ``row`` and refresh
+    the checksums, so that only the image check can catch what is wrong with it."""
+    import nibabel as nib
+
+    from leukoct.manifest import fill_checksums
+
+    _, rows = read_rows(manifest)
+    original = nib.load(manifest.parent / rows[row - 2][column])
+    target = manifest.parent / "images" / name
+    if raw is not None:
+        target.write_bytes(raw)
+    else:
+        nib.save(nib.Nifti1Image(data, original.affine if affine is None else affine), str(target))
+    edit_cells(manifest, row, **{column: f"images/{name}"})
+    fill_checksums(manifest)
+    return target

@@ -18,22 +18,7 @@ import pytest
 from leukoct.image_validation import image_problems
 from leukoct.manifest import fill_checksums, load_manifest, validate_manifest
 from manifest_edit import edit_cells, read_rows
-
-
-def _replace(manifest: Path, column: str, data: np.ndarray | None = None,
-             affine: np.ndarray | None = None, raw: bytes | None = None,
-             name: str = "bad.nii.gz", row: int = 2) -> Path:
-    _, rows = read_rows(manifest)
-    original = nib.load(manifest.parent / rows[row - 2][column])
-    target = manifest.parent / "images" / name
-    if raw is not None:
-        target.write_bytes(raw)
-    else:
-        image = nib.Nifti1Image(data, original.affine if affine is None else affine)
-        nib.save(image, str(target))
-    edit_cells(manifest, row, **{column: f"images/{name}"})
-    fill_checksums(manifest)
-    return target
+from manifest_edit import replace_image as _replace
 
 
 def _only_problem(manifest: Path, column: str, row: int = 2) -> str:
@@ -97,7 +82,8 @@ def test_ct_not_in_hounsfield_units(manifest_path: Path, low: float, high: float
 
 def test_header_rescaled_ct_is_in_hounsfield_units(manifest_path: Path) -> None:
     """Stored 0..4095 with scl_slope 1, scl_inter -1024 (as scanners store it): valid."""
-    stored = np.linspace(0, 2000, 8 * 8 * 4).reshape(8, 8, 4).astype(np.int16)
+    stored = np.full((8, 8, 4), 1054, np.int16)   # 30 HU of brain ...
+    stored[0] = 0                                    # ... and air, -1024 HU
     image = nib.Nifti1Image(stored, _ct(manifest_path).affine)
     image.header.set_slope_inter(1.0, -1024.0)
     target = manifest_path.parent / "images" / "rescaled.nii.gz"
@@ -153,3 +139,42 @@ def test_verdicts_are_cached_by_checksum(manifest_path: Path, tmp_path: Path) ->
     Path(table.loc[0, "ct_path"]).write_bytes(b"")
     assert image_problems(table, cache) == []
     assert image_problems(table, None)[0].column == "ct_path"
+
+
+def _head(shape: tuple[int, int, int], width_vox: int) -> np.ndarray:
+    """A CT in HU: air around a box-shaped 'head' of width_vox voxels in-plane."""
+    data = np.full(shape, -1000, dtype=np.int16)
+    lo = (shape[0] - width_vox) // 2
+    data[lo:lo + width_vox, lo:lo + width_vox, :] = 30
+    return data
+
+
+def test_ct_of_a_head_half_the_size_of_its_flair(manifest_path: Path) -> None:
+    # The FLAIR shows an 8 x 8 mm head (1 mm voxels, every voxel bright); this CT
+    # one of 4 x 4 mm: not plausibly the same head.
+    _replace(manifest_path, "ct_path", data=_head((8, 8, 4), 4), affine=np.diag([1.0, 1.0, 5.0, 1.0]))
+    message = _only_problem(manifest_path, "flair_path")
+    assert "not plausibly the same head" in message and "this subject's scans" in message
+
+
+def test_the_same_head_on_another_grid_passes(manifest_path: Path) -> None:
+    # Same 8 mm head, sampled on a finer CT grid with air around it.
+    _replace(manifest_path, "ct_path", data=_head((20, 20, 4), 16),
+             affine=np.diag([0.5, 0.5, 5.0, 1.0]))
+    assert validate_manifest(manifest_path, images=True).ok
+
+
+def test_head_extent_on_the_twin_agrees_between_ct_and_flair(ci_study: Path) -> None:
+    # The twin's CT (240 mm field, tilted) and FLAIR (230 mm, 5 mm slices) of
+    # one head: the extents agree within a few per cent, far inside the 1.3 bound.
+    from leukoct.image_validation import SAME_HEAD_RATIO, _head_extent
+
+    table = load_manifest(ci_study / "manifest.csv", verify_checksums=False)
+    paired = table[table["flair_path"].notna()].head(4)
+    assert len(paired) >= 3
+    for _, row in paired.iterrows():
+        ct, flair = (nib.load(row[c]) for c in ("ct_path", "flair_path"))
+        a = _head_extent(np.asanyarray(ct.dataobj), ct.affine, "ct_path")
+        b = _head_extent(np.asanyarray(flair.dataobj), flair.affine, "flair_path")
+        ratios = np.array(a) / np.array(b)
+        assert np.all(np.abs(ratios - 1) < 0.1) and np.all(ratios < SAME_HEAD_RATIO)

@@ -66,6 +66,18 @@ def test_unchanged_views_keep_their_files(manifest_path: Path, tmp_path: Path) -
     assert len(record["sha256"]) == 64 and record["manifest"] == "manifest.csv"
 
 
+def test_a_dry_run_writes_the_changed_views_elsewhere(manifest_path: Path, tmp_path: Path) -> None:
+    # snakemake -n: the run folder stays as it is; only the changed view goes
+    # to the dry run's own folder, where the steps reading it then point.
+    folder, elsewhere = tmp_path / "views", tmp_path / "dry"
+    write_views(manifest_path, folder, VIEWS)
+    stamps = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()}
+    edit_cells(manifest_path, _row_of(manifest_path, "clinical"), mrs_3m="5")
+    assert write_views(manifest_path, folder, VIEWS, into=elsewhere) == ["clinical"]
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()} == stamps
+    assert [p.name for p in elsewhere.iterdir()] == ["clinical.json"]
+
+
 @pytest.mark.parametrize(("cohort", "cells", "expected"), [
     # A clinical field of a clinical patient: the clinical chapter only.
     ("clinical", {"mrs_3m": "4"}, ["clinical"]),

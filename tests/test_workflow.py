@@ -285,6 +285,11 @@ def test_no_machine_path_or_folder_name_in_any_rendered_output(ci_run: tuple[Pat
     assert not leaks, "\n".join(leaks[:20])
 
 
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
 def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None:
     tmp_path, profile = ci_run
     resolved = load_profile(profile, root=ROOT)
@@ -299,8 +304,10 @@ def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None
     row = next(i for i, r in enumerate(rows, start=2) if r["cohort"] == "clinical")
     mrs = rows[row - 2]["mrs_3m"]
     edit_cells(resolved.manifest, row, mrs_3m=str((int(mrs or 0) + 1) % 7))
+    before = _tree(resolved.outputs.root)
     plan = planned_rules(snakemake(tmp_path, profile, "--dry-run"))
     assert set(plan) == {"twin", "clinical", "book", "all"}, plan
+    assert _tree(resolved.outputs.root) == before, "the dry run wrote into the run folder"
 
     # One CT replaced, its checksum updated: that subject's registration and
     # everything downstream of it re-run; the other subjects' registrations do not.

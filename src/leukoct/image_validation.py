@@ -45,6 +45,18 @@ BINARY_VALUES = ({0.0, 1.0}, {0.0, 255.0})
 
 #: Each image column, the image whose grid its mask must share, and what it holds.
 MASK_OF = {"wmh_mask_path": "flair_path", "manual_mask_path": "ct_path"}
+#: CT and FLAIR of one subject show the same head: its left-right and
+#: front-back extents (2nd-98th percentile of head voxels, world axes) agree
+#: within this ratio.  Adult heads differ by ~5 % (SD) in breadth, a CT tilt of
+#: 10-20 deg changes the front-back extent by a few %, a skull-stripped FLAIR is
+#: ~15 % smaller: 1.3 catches only a gross mismatch (a child's or phantom scan,
+#: a cropped or mis-scaled image), not a swap between two adults, which the
+#: registration QC has to catch.
+SAME_HEAD_RATIO = 1.3
+#: Head voxels: above this on CT (skin, bone, brain; not air or the headrest's foam).
+HEAD_CT_HU = -300.0
+#: Head voxels on FLAIR: above this share of the 99.5th percentile.
+HEAD_FLAIR_SHARE = 0.15
 _READ_FIX = ("convert the scan to NIfTI with dcm2niix (DICOM) or export it again; "
              "a .nii.gz must be one complete gzip file")
 
@@ -103,6 +115,38 @@ def _mask_problems(data: np.ndarray) -> list[tuple[str, str]]:
                  "threshold it into 0/1 before adding it (leukoct reads masks as 0/1 or 0/255; "
                  "steps.registration.threshold applies after registration)")]
     return []
+
+
+def _head_extent(data: np.ndarray, affine: np.ndarray, column: str) -> list[float] | None:
+    """Left-right and front-back extent (mm, world axes) of the head, or None."""
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        return None
+    finite = np.where(np.isfinite(data), data, -np.inf)
+    if column == "ct_path":
+        head = finite > HEAD_CT_HU
+    else:
+        high = float(np.percentile(data[np.isfinite(data)], 99.5))
+        head = finite > HEAD_FLAIR_SHARE * high if high > 0 else np.zeros(data.shape, bool)
+    step = max(1, int(round((head.size / 2e5) ** (1 / 3))))   # ~200,000 voxels suffice
+    index = np.argwhere(head[::step, ::step, ::step]) * step
+    if len(index) < 20:
+        return None
+    world = nib.affines.apply_affine(affine, index)
+    lo, hi = np.percentile(world[:, :2], [2, 98], axis=0)
+    return [float(v) for v in hi - lo]
+
+
+def _same_head_problem(ct_mm: list[float], flair_mm: list[float]) -> list[tuple[str, str]]:
+    ratios = [c / f if f > 0 else np.inf for c, f in zip(ct_mm, flair_mm)]
+    if all(1 / SAME_HEAD_RATIO <= r <= SAME_HEAD_RATIO for r in ratios):
+        return []
+    return [(f"the head on this CT is {ct_mm[0]:.0f} x {ct_mm[1]:.0f} mm (left-right x "
+             f"front-back), on its FLAIR {flair_mm[0]:.0f} x {flair_mm[1]:.0f} mm: not "
+             "plausibly the same head",
+             "check that ct_path and flair_path are this subject's scans, and that neither "
+             "is cropped or has a wrong voxel size in its header")]
 
 
 def _grid_problem(mask_shape: tuple[int, ...], mask_affine: np.ndarray,
@@ -172,14 +216,17 @@ def image_problems(table: pd.DataFrame, cache: str | os.PathLike[str] | None = N
         record = row._asdict()
         number, subject = HEADER_ROW + 1 + offset, record["subject_id"]
         grids: dict[str, tuple[list[int], list[list[float]]] | None] = {}
+        heads: dict[str, list[float] | None] = {}
         for column in ("ct_path", "flair_path", "wmh_mask_path", "manual_mask_path"):
             value = record.get(column)
             if value is None or (isinstance(value, float) and pd.isna(value)):
                 continue
             digest = record.get(CHECKSUM_OF[column])
-            key = f"{column}:{digest}" if isinstance(digest, str) and digest else None
+            # v2: verdicts carry the head's extent (cache entries of v1 lack it).
+            key = f"v2:{column}:{digest}" if isinstance(digest, str) and digest else None
             verdict = store.get(key, lambda v=value, c=column: _check(Path(v), c))
             grids[column] = verdict["grid"]
+            heads[column] = verdict.get("head")
             problems += [Problem(number, subject, column, p, f) for p, f in verdict["problems"]]
         for mask, reference in MASK_OF.items():
             if grids.get(mask) and grids.get(reference):
@@ -187,6 +234,9 @@ def image_problems(table: pd.DataFrame, cache: str | os.PathLike[str] | None = N
                 label = "FLAIR" if reference == "flair_path" else "CT"
                 problems += [Problem(number, subject, mask, p, f) for p, f in _grid_problem(
                     tuple(m_shape), np.array(m_aff), tuple(r_shape), np.array(r_aff), label)]
+        if heads.get("ct_path") and heads.get("flair_path"):
+            problems += [Problem(number, subject, "flair_path", p, f)
+                         for p, f in _same_head_problem(heads["ct_path"], heads["flair_path"])]
     store.save()
     return problems
 
@@ -201,4 +251,6 @@ def _check(path: Path, column: str) -> dict[str, Any]:
         found += _ct_problems(data) if column == "ct_path" else []
         found += _mask_problems(data) if column in MASK_OF else []
     grid = None if data.ndim < 3 else ([int(n) for n in data.shape[:3]], affine.tolist())
-    return {"problems": [list(p) for p in found], "grid": grid}
+    head = (_head_extent(data, affine, column)
+            if not found and column in ("ct_path", "flair_path") else None)
+    return {"problems": [list(p) for p in found], "grid": grid, "head": head}

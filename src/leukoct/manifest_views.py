@@ -195,11 +195,19 @@ def _record(table: pd.DataFrame, view: View, manifest: Path) -> dict[str, object
 
 
 def write_views(manifest: str | os.PathLike[str], folder: str | os.PathLike[str],
-                views: Mapping[str, View]) -> list[str]:
+                views: Mapping[str, View],
+                into: str | os.PathLike[str] | None = None) -> list[str]:
     """Write one JSON file per view, rewriting only those whose content changed.
 
     An unchanged view keeps its file, and so its modification time: that
     is what keeps Snakemake from re-running the steps that read it.
+
+    Parameters
+    ----------
+    into
+        Write the new or changed views there instead, leaving ``folder`` as
+        it is: a dry run (``snakemake -n``) points its steps at them, so it
+        lists what a run would do without writing into the run folder.
 
     Returns
     -------
@@ -208,7 +216,8 @@ def write_views(manifest: str | os.PathLike[str], folder: str | os.PathLike[str]
     """
     manifest = Path(manifest)
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    out = Path(into) if into is not None else folder
+    out.mkdir(parents=True, exist_ok=True)
     table = read_raw_manifest(manifest)
     written = []
     for name, view in views.items():
@@ -216,6 +225,7 @@ def write_views(manifest: str | os.PathLike[str], folder: str | os.PathLike[str]
         target = folder / f"{name}.json"
         if target.is_file() and target.read_text(encoding="utf-8") == text:
             continue
+        target = out / f"{name}.json"
         # Atomic: parallel Snakemake processes (cluster jobs) parse the
         # workflow, and so refresh the views, at the same time.
         temporary = target.with_name(f".{name}.{os.getpid()}.tmp")
@@ -233,10 +243,11 @@ def profile_views(profile: "Profile") -> dict[str, View]:
     return manifest_views(c.column for c in rules.criteria.values() if c.column)
 
 
-def refresh_views(profile: "Profile") -> list[str]:
-    """Write the views of the profile's manifest (:func:`write_views`); no-op
-    while the manifest does not exist yet (the twin's rule writes them)."""
+def refresh_views(profile: "Profile", into: str | os.PathLike[str] | None = None) -> list[str]:
+    """Write the views of the profile's manifest (:func:`write_views`, ``into``
+    a folder other than the run's for a dry run); no-op while the manifest
+    does not exist yet (the twin's rule writes them)."""
     if not profile.manifest.is_file():
         return []
     return write_views(profile.manifest, views_folder(profile.outputs.root),
-                       profile_views(profile))
+                       profile_views(profile), into=into)
