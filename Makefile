@@ -45,7 +45,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $@
 
 book: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) --rerun-incomplete
+	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) --rerun-incomplete \
+	  || { $(BIN)/leukoct failures; exit 1; }
 	@echo "time per step (the last time each ran):"
 	@$(BIN)/leukoct timings --profile $(PROFILE)
 	@$(BIN)/python -c 'from leukoct.config import load_profile; p = load_profile("$(PROFILE)"); print("book: file://" + str(p.outputs.book / "_build/html/index.html"))'

@@ -79,6 +79,8 @@ def papermill(step):
         + " --cwd " + str(ROOT / "notebooks")
         + " --parameters_yaml {params.parameters:q} --log-output --no-progress-bar"
         + " > {log} 2>&1"
+        # A failed notebook's log starts with its error (leukoct.failures).
+        + " || leukoct notebook-failed {log} --step " + step
     )
 
 

@@ -127,3 +127,43 @@ def test_sweep_results_are_read_with_their_provenance(tmp_path: Path) -> None:
     assert notes == ["date: 2026-01-01; 2 cores", "data: build/demo/data (6 subjects)"]
     assert list(table.index) == ["rigid-2mm", "synr-2mm-default"]
     assert table.at["synr-2mm-default", "ideal_05"] == 0.66
+
+
+def _profile_on(manifest: Path, tmp_path: Path):
+    profile = load_profile("ci", root=ROOT)
+    profile.data.manifest = manifest
+    profile.outputs.root = tmp_path / "run"
+    return profile
+
+
+def test_a_failed_registration_leaves_no_subject_folder(manifest_path: Path, tmp_path: Path,
+                                                        monkeypatch) -> None:
+    # ANTs fails (or the job is killed) halfway, after writing a transform:
+    # neither the subject's folder nor the staging folder is left behind.
+    from leukoct import pseudolabels
+
+    def halfway(*args, out_dir, **kwargs):
+        Path(out_dir).mkdir(parents=True)
+        (Path(out_dir) / "flair_to_ct_0GenericAffine.mat").write_bytes(b"half")
+        raise RuntimeError("itk::ExceptionObject: out of memory")
+
+    monkeypatch.setattr(pseudolabels, "register_pair", halfway)
+    profile = _profile_on(manifest_path, tmp_path)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        pseudolabels.run_subject(profile, "S-001")
+    folder = pseudolabels.subject_dir(profile, "S-001")
+    assert not folder.exists()
+    assert not list(folder.parent.glob(".*")), "a staging folder was left"
+
+
+def test_registering_an_unknown_or_unpaired_subject_is_one_clean_message(
+        manifest_path: Path, tmp_path: Path) -> None:
+    from leukoct.messages import LeukoctError
+    from leukoct.pseudolabels import run_subject
+
+    profile = _profile_on(manifest_path, tmp_path)
+    with pytest.raises(LeukoctError, match="no subject 'S-999'; fix: give a subject_id"):
+        run_subject(profile, "S-999")
+    with pytest.raises(LeukoctError, match="subject S-003 has no flair_path, wmh_mask_path"):
+        run_subject(profile, "S-003")
+    assert not (tmp_path / "run").exists()

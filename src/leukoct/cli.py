@@ -383,5 +383,36 @@ def dictionary(out: Annotated[Path, typer.Argument(help="Markdown file to write.
     typer.echo(f"data dictionary written: {out}")
 
 
+@app.command("failures")
+def failures(
+    log: Annotated[Path | None, typer.Option(
+        help="A Snakemake log; default: the newest under .snakemake/log/.")] = None,
+) -> None:
+    """Say which workflow steps failed, with each one's log and error (what make book ends with)."""
+    from leukoct.config import find_project_root
+    from leukoct.failures import latest_snakemake_log, summary
+
+    root = find_project_root()
+    path = log or latest_snakemake_log(Path.cwd())
+    if path is None or not path.is_file():
+        typer.echo("the workflow stopped; no Snakemake log was found to say why", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(summary(path.read_text(encoding="utf-8", errors="replace"), root,
+                       workdir=path.resolve().parents[2]), err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command("notebook-failed")
+def notebook_failed(
+    log: Annotated[Path, typer.Argument(help="The failed notebook's log.")],
+    step: Annotated[str, typer.Option(help="The study step.")],
+) -> None:
+    """Put a failed notebook's error on the first line of its log (the workflow calls this)."""
+    from leukoct.failures import prepend_headline
+
+    typer.echo(f"leukoct: step failed: {prepend_headline(log, step)}", err=True)
+    raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

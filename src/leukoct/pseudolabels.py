@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from leukoct.config import Profile
 from leukoct.manifest import load_manifest
+from leukoct.messages import LeukoctError
 from leukoct.registration import RegistrationSettings, flag_registration_errors, register_pair
 
 #: Profile knobs of the step that are not registration settings.
@@ -75,30 +77,48 @@ def qc_path(profile: Profile) -> Path:
     return step_dir(profile) / "qc.csv"
 
 
+class RegistrationInputError(LeukoctError, LookupError):
+    """A subject to register is not in the manifest, or lacks an image."""
+
+
 def run_subject(profile: Profile, subject_id: str) -> dict:
     """Register one subject's FLAIR onto its CT and write its files and ``qc.json``.
 
+    The files are written into a staging folder that becomes the subject's
+    folder only once everything is written: a registration that fails (or is
+    killed) leaves no partial folder for a later run to trust.
+
     Raises
     ------
-    KeyError
+    RegistrationInputError
         If the subject is not in the manifest or has no FLAIR/WMH mask.
     """
     table = load_manifest(profile.manifest).set_index("subject_id")
     if subject_id not in table.index:
-        raise KeyError(f"{profile.manifest}: no subject {subject_id!r}")
+        raise RegistrationInputError(f"{profile.manifest}: no subject {subject_id!r}; fix: "
+                                     "give a subject_id of the manifest")
     row = table.loc[subject_id]
     missing = [c for c in ("ct_path", "flair_path", "wmh_mask_path") if not isinstance(row[c], str)]
     if missing:
-        raise KeyError(f"{profile.manifest}: subject {subject_id} has no {', '.join(missing)}; "
-                       "only paired subjects are registered (the cascade, `leukoct curate`, "
-                       "excludes or refuses them: steps.registration.missing_flair)")
+        raise RegistrationInputError(
+            f"{profile.manifest}: subject {subject_id} has no {', '.join(missing)}; "
+            "only paired subjects are registered (the cascade, `leukoct curate`, "
+            "excludes or refuses them: steps.registration.missing_flair)")
     out = subject_dir(profile, subject_id)
-    result = register_pair(row["ct_path"], row["flair_path"], row["wmh_mask_path"],
-                           settings=registration_settings(profile), out_dir=out,
-                           subject_id=subject_id)
-    qc = {**result.qc, "cohort": row["cohort"]}
-    (out / "qc.json").write_text(json.dumps(qc, indent=2, sort_keys=True, default=float),
-                                 encoding="utf-8")
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        result = register_pair(row["ct_path"], row["flair_path"], row["wmh_mask_path"],
+                               settings=registration_settings(profile), out_dir=staging,
+                               subject_id=subject_id)
+        qc = {**result.qc, "cohort": row["cohort"]}
+        (staging / "qc.json").write_text(json.dumps(qc, indent=2, sort_keys=True, default=float),
+                                         encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
     return qc
 
 
