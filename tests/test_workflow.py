@@ -328,6 +328,30 @@ def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None
 
 
 @pytest.mark.slow
+def test_a_rerun_of_training_on_identical_data_restores_the_model(
+        ci_run: tuple[Path, Path]) -> None:
+    """Snakemake removes a job's outputs before re-running it; when the data are
+    unchanged (an upstream step re-ran and wrote identical files) the model is
+    restored from its cache, byte for byte, instead of trained again."""
+    tmp_path, profile = ci_run
+    resolved = load_profile(profile, root=ROOT)
+    from leukoct import predictions
+
+    fold = predictions.folders(resolved).fold_dir(predictions.training_settings(resolved))
+    before = (fold / "checkpoint_final.pth").read_bytes()
+    (fold / "checkpoint_final.pth").unlink()              # what Snakemake does first
+    (fold / "validation" / "summary.json").unlink()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    run = subprocess.run([str(Path(sys.executable).parent / "leukoct"), "nnunet-train",
+                          "--profile", str(profile)], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "nothing to train" in run.stdout
+    assert (fold / "checkpoint_final.pth").read_bytes() == before
+    assert (fold / "validation" / "summary.json").is_file()
+
+
+@pytest.mark.slow
 def test_interrupted_training_resumes_from_its_checkpoint(ci_run: tuple[Path, Path]) -> None:
     """Training stopped after its first epoch continues from that epoch's checkpoint."""
     tmp_path, profile = ci_run
@@ -337,6 +361,7 @@ from leukoct.config import load_profile
 import shutil
 prof = load_profile({str(profile)!r})
 shutil.rmtree(predictions.folders(prof).fold_dir(predictions.training_settings(prof)))
+shutil.rmtree(predictions.folders(prof).root / "model_cache")   # else restored, not trained
 from leukoct import segmentation as seg
 seg.use_folders(predictions.folders(prof), 1)
 from leukoct.nnunet_trainer import ScheduledTrainer

@@ -402,12 +402,41 @@ def seed_everything(seed: int) -> None:
 
 
 def run_signature(folders: NnunetFolders, settings: TrainingSettings) -> dict[str, Any]:
-    """What a checkpoint belongs to: the schedule and the checksums of the
-    plans, the split and the dataset description it was trained with."""
+    """What a checkpoint belongs to: the schedule, the seed and the checksums of
+    the plans, the split, the dataset description and every exported image
+    and label it was trained with."""
     files = {"plans": folders.plans(settings), "splits": folders.splits,
              "dataset": folders.dataset_raw / "dataset.json", "cases": folders.cases}
-    return {"schedule": settings.schedule,
-            **{name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}}
+    images = hashlib.sha256()
+    for folder in ("imagesTr", "labelsTr"):
+        for path in sorted((folders.dataset_raw / folder).glob(f"*{FILE_ENDING}")):
+            images.update(f"{folder}/{path.name}:{_sha256(path)}\n".encode())
+    return {"schedule": settings.schedule, "seed": settings.seed, "images": images.hexdigest(),
+            **{name: _sha256(path) for name, path in files.items()}}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+#: Where a finished model is kept, beside (not inside) the workflow's outputs.
+MODEL_CACHE = "model_cache"
+
+
+def _cached_model(folders: NnunetFolders, signature: dict[str, Any]) -> Path:
+    key = hashlib.sha256(json.dumps(signature, sort_keys=True).encode()).hexdigest()[:16]
+    return folders.root / MODEL_CACHE / key
+
+
+def _keep_model(fold_dir: Path, cache: Path) -> None:
+    """Copy a finished fold into the cache (the only entry: one model per run)."""
+    partial = cache.with_name(f".{cache.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(fold_dir, partial, ignore=shutil.ignore_patterns("checkpoint_latest.pth"))
+    for other in cache.parent.iterdir():
+        if other != partial:
+            shutil.rmtree(other, ignore_errors=True)
+    partial.rename(cache)
 
 
 def _same_run(fold_dir: Path, signature: dict[str, Any]) -> bool:
@@ -423,6 +452,12 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
     checkpoint (nnU-Net's own ``--c`` logic); any other is started afresh,
     since continuing it would mix two runs.
     nnU-Net's final validation on the held-out fold runs at the end.
+
+    A finished fold is also copied to ``<training>/model_cache/<signature>``;
+    a later call with the same signature restores it instead of training
+    again (Snakemake deletes a job's outputs before re-running it, so an
+    upstream step that re-ran and wrote identical files would otherwise cost
+    a full training).
     """
     import torch
     from batchgenerators.utilities.file_and_folder_operations import load_json
@@ -446,6 +481,16 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
         os.environ["nnUNet_n_proc_DA"] = str(workers)
     fold_dir = folders.fold_dir(settings, fold)
     signature = run_signature(folders, settings)
+    cache = _cached_model(folders, signature)
+    if (cache / "checkpoint_final.pth").is_file():
+        # The same data, plans, split, schedule and seed were trained before:
+        # the workflow re-ran this job (an upstream step re-ran and rewrote
+        # identical files, and Snakemake removed the checkpoint, its output).
+        shutil.rmtree(fold_dir, ignore_errors=True)
+        shutil.copytree(cache, fold_dir)
+        print(f"restored the model trained on the same data and settings ({cache.name}); "
+              "nothing to train", flush=True)
+        return fold_dir
     resume = _same_run(fold_dir, signature) and any(
         (fold_dir / f).is_file() for f in ("checkpoint_latest.pth", "checkpoint_final.pth"))
     if fold_dir.exists() and not resume:
@@ -470,6 +515,7 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
     timing = {"training_seconds": seconds, "resumed": resume, "device": str(device),
               "epochs": settings.epochs, "iterations_per_epoch": settings.iterations_per_epoch}
     (fold_dir / "leukoct_timing.json").write_text(json.dumps(timing, indent=2), encoding="utf-8")
+    _keep_model(fold_dir, cache)
     return fold_dir
 
 
