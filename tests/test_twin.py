@@ -140,8 +140,8 @@ def test_lesion_contrast_sign(study: Path, manifest: pd.DataFrame, truth: pd.Dat
         ring = ndimage.binary_dilation(lesion, iterations=2) & ~lesion & (ct > 15) & (ct < 45)
         drop = ct[ring].mean() - ct[lesion].mean()
         assert drop > 1.0                                     # hypoattenuation
-        # ... never beyond a core's 12 HU: Peng et al. 2024 measured visible LA at
-        # 17.5 +/- 4.7 HU, ~10 HU below white matter (parameters.CT).
+        # ... never beyond the tissue's 6-12 HU (Peng et al. 2024: visible LA
+        # 17.5 +/- 4.7 HU, ~10 HU below white matter; parameters.CT).
         assert drop < 12.0
         flair = _load(m.at[sid, "flair_path"]).astype(float)
         lf = _load(study / "truth" / f"{sid}_lesion_flair.nii.gz") > 0

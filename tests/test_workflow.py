@@ -328,6 +328,40 @@ def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None
 
 
 @pytest.mark.slow
+def test_a_killed_registration_job_leaves_the_subject_whole_and_resumes(
+        ci_run: tuple[Path, Path]) -> None:
+    """The machine goes down (SIGKILL) while a registration job writes: the
+    subject's folder keeps its complete files (the job writes into a staging
+    folder), and the job run again gives the same pseudo-label, byte for byte."""
+    import signal
+    import time
+
+    tmp_path, profile = ci_run
+    resolved = load_profile(profile, root=ROOT)
+    subject = str(pd.read_csv(pseudolabels.qc_path(resolved))["subject_id"].iloc[0])
+    folder = pseudolabels.subject_dir(resolved, subject)
+    label = folder / "wmh_pseudolabel_ct.nii.gz"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    staging = folder.with_name(f".{folder.name}.partial")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    command = [str(Path(sys.executable).parent / "leukoct"), "register", "--subject", subject,
+               "--profile", str(profile)]
+    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (staging.is_dir() and any(staging.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert staging.is_dir(), "the job never started writing"
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait(timeout=30)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "a killed job touched it"
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert not staging.exists()
+    assert label.read_bytes() == before[label.name]
+
+
+@pytest.mark.slow
 def test_a_rerun_of_training_on_identical_data_restores_the_model(
         ci_run: tuple[Path, Path]) -> None:
     """Snakemake removes a job's outputs before re-running it; when the data are

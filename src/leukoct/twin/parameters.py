@@ -145,16 +145,18 @@ CT: dict[str, Any] = {
     "hu": {"air": -1000.0, "scalp": 40.0, "bone_cortical": 1150.0, "bone_diploe": 650.0,
            "csf": 7.0, "gm": 38.0, "wm": 28.0, "infarct": 18.0, "hemorrhage": 68.0,
            "enhanced_vessel": 160.0},
-    # LA hypoattenuation below the subject's white matter, HU.  Peng et al.,
-    # BMC Med Imaging 2024 (doi:10.1186/s12880-024-01340-2) measured
-    # MRI-confirmed LA on noncontrast CT at 17.53 +/- 4.67 HU (53 lesions),
-    # indistinguishable from acute infarct (18.90 HU; the twin's infarct: 18).
-    # Against the twin's 28 HU white matter that is ~10 HU.  The core of a
-    # lesion (>= core_depth_mm inside it) is drawn on the faint half of
-    # Peng's +/-1 SD range (their lesions were chosen for being visible);
-    # the border and thin foci keep 2-4 HU, which is why punctate WMH are
-    # mostly invisible on CT.  Contrast ramps linearly from border to core.
-    "lesion_contrast_hu": {"rim": [2.0, 4.0], "core": [6.0, 12.0], "core_depth_mm": 4.0},
+    # LA hypoattenuation of the lesion tissue below the subject's white matter,
+    # HU, drawn per subject.  Peng et al., BMC Med Imaging 2024
+    # (doi:10.1186/s12880-024-01340-2) measured MRI-confirmed LA on noncontrast
+    # CT at 17.53 +/- 4.67 HU (53 lesions), indistinguishable from acute
+    # infarct (18.90 HU; the twin's infarct: 18 HU): ~10 HU below the twin's
+    # 28 HU white matter.  The draw is the faint half of Peng's +/-1 SD range,
+    # their lesions having been chosen for being visible.  Thin caps and
+    # punctate foci still look faint on the CT, as on real CT: the scan's
+    # 5 mm slices and 1.5 mm pixels average them with the white matter
+    # around them (``scan``).  Until 2026-12-02 this was 3-5 HU, unsourced,
+    # which put LA at 23-25 HU: harder than real CT.
+    "lesion_contrast_hu": [6.0, 12.0],
     "vendor": {  # offset HU, noise SD at 5 mm (HU), noise correlation (mm)
         "SIEMENS": {"offset": 0.0, "noise_sd": 3.2, "smooth_mm": 0.8},
         "GE": {"offset": 1.5, "noise_sd": 3.6, "smooth_mm": 0.6},
