@@ -25,3 +25,14 @@ def test_markdown_page_has_one_table_row_per_column() -> None:
     page = data_dictionary_markdown()
     assert page.startswith("# Data dictionary")
     assert sum(line.startswith("| `") for line in page.splitlines()) == len(COLUMNS)
+
+
+def test_the_page_lists_every_image_check_with_its_threshold() -> None:
+    from leukoct import image_validation as iv
+
+    page = data_dictionary_markdown()
+    assert "## Image checks" in page
+    for name, _ in iv.image_checks():
+        assert f"| {name} |" in page
+    for value in (f"{iv.SAME_HEAD_RATIO}x", f"{iv.GRID_TOLERANCE_MM} mm", f"{iv.AIR_HU:g} HU"):
+        assert value in page, value

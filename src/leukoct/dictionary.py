@@ -95,4 +95,15 @@ def data_dictionary_markdown() -> str:
                      row.description.replace("|", "\\|")]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    from leukoct.image_validation import image_checks
+
+    lines += ["## Image checks", "",
+              "`leukoct manifest validate` (and the workflow's curation step) opens every image "
+              "in full and refuses, each with its row, column and fix:", "",
+              "| check | threshold |", "|---|---|"]
+    lines += [f"| {name} | {rule} |" for name, rule in image_checks()]
+    lines += ["", "A column whose name looks like personal data (a name, birth date, record, "
+              "registration or accession number, contact details) is refused; a "
+              "`subject_id` shaped like a resident registration number or holding a date is "
+              "refused and masked in every message.", ""]
     return "\n".join(lines)

@@ -61,6 +61,28 @@ _READ_FIX = ("convert the scan to NIfTI with dcm2niix (DICOM) or export it again
              "a .nii.gz must be one complete gzip file")
 
 
+def image_checks() -> list[tuple[str, str]]:
+    """Every check made on an image, with its threshold (the data dictionary lists them)."""
+    lo, hi = SPACING_RANGE_MM
+    return [
+        ("readable", "a NIfTI file that decompresses in full (an empty, truncated or renamed "
+                     "DICOM file is refused)"),
+        ("3-D", "one volume per file; a trailing 4th axis of length 1 is accepted"),
+        ("finite", "no NaN or infinite voxel"),
+        ("voxel size", f"{lo}-{hi} mm on every axis"),
+        ("CT in Hounsfield units", f"the minimum is at or below {AIR_HU:g} HU (air); a header "
+                                   "scl_slope / scl_inter is applied first"),
+        ("binary masks", "WMH and manual masks hold 0/1 or 0/255 only (an all-empty mask is valid)"),
+        ("mask on its image's grid", f"same shape as its FLAIR (WMH) or CT (manual), corners "
+                                     f"within {GRID_TOLERANCE_MM} mm"),
+        ("same head", f"CT and FLAIR head extents (left-right, front-back) within "
+                      f"{SAME_HEAD_RATIO}x; head = CT > {HEAD_CT_HU:g} HU, FLAIR > "
+                      f"{HEAD_FLAIR_SHARE:.0%} of its 99.5th percentile"),
+        ("one file per subject", "no file under two rows, whatever its spelling; no CT or FLAIR "
+                                 "copied between rows (same SHA-256)"),
+    ]
+
+
 def _read(path: Path) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
     """The image's data and affine, or the reason it cannot be read."""
     if path.stat().st_size == 0:
