@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from manifest_edit import edit_cells, read_rows, replace_image, write_rows
 
 from leukoct.cli import app
-from manifest_edit import edit_cells, read_rows, replace_image, write_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 

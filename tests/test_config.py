@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from leukoct.config import ProfileError, load_profile, notebook_parameters, step_parameters
+from leukoct.config import (
+    ProfileError,
+    load_profile,
+    notebook_parameters,
+    step_parameters,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILT_IN = ["ci", "demo", "paper", "real"]

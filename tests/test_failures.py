@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from leukoct.cli import app
-from leukoct.failures import HEADLINE, error_message, failed_jobs, prepend_headline, summary
+from leukoct.failures import (
+    HEADLINE,
+    error_message,
+    failed_jobs,
+    prepend_headline,
+    summary,
+)
 
 # The tail of papermill's log when a notebook cell raises (papermill 2.6,
 # trimmed): its own traceback first, then the cell's exception.

@@ -14,11 +14,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from manifest_edit import edit_cells, read_rows
+from manifest_edit import replace_image as _replace
 
 from leukoct.image_validation import image_problems
 from leukoct.manifest import fill_checksums, load_manifest, validate_manifest
-from manifest_edit import edit_cells, read_rows
-from manifest_edit import replace_image as _replace
 
 
 def _only_problem(manifest: Path, column: str, row: int = 2) -> str:

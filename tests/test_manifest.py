@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from manifest_edit import edit_cells as _edit
+from manifest_edit import read_rows as _rows
+from manifest_edit import write_rows as _write
 
 from leukoct.manifest import (
     ManifestError,
@@ -19,9 +22,6 @@ from leukoct.manifest import (
     write_manifest,
 )
 from leukoct.schema import COLUMNS
-from manifest_edit import edit_cells as _edit
-from manifest_edit import read_rows as _rows
-from manifest_edit import write_rows as _write
 
 
 def _problems(path: Path) -> list[tuple[int | None, str | None, str]]:

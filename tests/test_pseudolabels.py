@@ -9,8 +9,13 @@ import pandas as pd
 import pytest
 
 from leukoct.config import load_profile
-from leukoct.pseudolabels import (collect_qc, missing_flair_policy, registration_decisions,
-                                  registration_settings, sweep_results)
+from leukoct.pseudolabels import (
+    collect_qc,
+    missing_flair_policy,
+    registration_decisions,
+    registration_settings,
+    sweep_results,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -260,7 +260,7 @@ def test_volume_model_calibration(paper_tables: pd.DataFrame) -> None:
 
 
 def test_stratified_normal_puts_one_draw_in_each_quantile_slice() -> None:
-    from scipy.stats import norm, kstest
+    from scipy.stats import kstest, norm
 
     groups = np.array(["kept"] * 22 + ["excluded"] * 18)
     x = stratified_normal(np.random.default_rng(0), 40, groups)

@@ -9,10 +9,9 @@ digital twin, ``leukoct profile show`` prints a resolved profile and
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
-
-import sys
 
 import typer
 

@@ -19,7 +19,11 @@ import pandas as pd
 from leukoct.config import Profile
 from leukoct.manifest import load_manifest
 from leukoct.messages import LeukoctError
-from leukoct.registration import RegistrationSettings, flag_registration_errors, register_pair
+from leukoct.registration import (
+    RegistrationSettings,
+    flag_registration_errors,
+    register_pair,
+)
 
 #: Profile knobs of the step that are not registration settings.
 _STEP_ONLY = {"examples", "missing_flair"}
@@ -160,7 +164,11 @@ def registration_decisions(qc: pd.DataFrame, cascade: pd.DataFrame) -> dict[str,
 def subject_files(profile_or_dir: Profile | Path, subject_id: str | None = None) -> dict:
     """A registered subject's files: ``probability``, ``pseudolabel`` and
     ``transforms`` (in the order :func:`leukoct.registration.warp_image` takes)."""
-    from leukoct.registration import PROBABILITY_FILE, PSEUDOLABEL_FILE, saved_transforms
+    from leukoct.registration import (
+        PROBABILITY_FILE,
+        PSEUDOLABEL_FILE,
+        saved_transforms,
+    )
 
     folder = (subject_dir(profile_or_dir, subject_id) if isinstance(profile_or_dir, Profile)
               else Path(profile_or_dir))

@@ -31,13 +31,12 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import ants
 import numpy as np
 import pandas as pd
 from ants.internal import get_lib_fn, get_pointer_string, process_arguments
-from pydantic import BaseModel, ConfigDict, Field
 from scipy import ndimage
 
 from leukoct.images import Volume

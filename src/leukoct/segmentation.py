@@ -36,12 +36,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from pydantic import BaseModel, ConfigDict, Field
 
 from leukoct.images import mask_volume_ml
 from leukoct.messages import LeukoctError
@@ -353,7 +352,10 @@ def plan_and_preprocess(folders: NnunetFolders, settings: TrainingSettings) -> P
     Returns the plans file training will use.
     """
     from nnunetv2.experiment_planning.plan_and_preprocess_api import (
-        extract_fingerprints, plan_experiments, preprocess)
+        extract_fingerprints,
+        plan_experiments,
+        preprocess,
+    )
 
     cases = pd.read_csv(folders.cases)
     extract_fingerprints([DATASET_ID], check_dataset_integrity=True, clean=True,
@@ -576,7 +578,9 @@ def load_predictor(folders: NnunetFolders, training: TrainingSettings,
     from batchgenerators.utilities.file_and_folder_operations import load_json
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
     from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
-    from nnunetv2.utilities.label_handling.label_handling import determine_num_input_channels
+    from nnunetv2.utilities.label_handling.label_handling import (
+        determine_num_input_channels,
+    )
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
 
     device = pick_device(settings.device)
@@ -691,7 +695,9 @@ def normalized(hu: np.ndarray, scheme: str, foreground: dict[str, float] | None 
     properties (:func:`foreground_window`).
     """
     from nnunetv2.preprocessing.normalization.default_normalization_schemes import (
-        CTNormalization, ZScoreNormalization)
+        CTNormalization,
+        ZScoreNormalization,
+    )
 
     image = np.asarray(hu, dtype=np.float32)
     if scheme == "zscore":
