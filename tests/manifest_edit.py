@@ -48,3 +48,23 @@ def replace_image(manifest: Path, column: str, data=None, affine=None, raw: byte
     edit_cells(manifest, row, **{column: f"images/{name}"})
     fill_checksums(manifest)
     return target
+
+
+def put_rescaled_ct(manifest: Path, row: int = 2) -> Path:
+    """Give ``row`` a CT stored as scanners store it: 0..4095 with scl_slope 1,
+    scl_inter -1024 in the header (30 HU of brain, -1024 HU of air); a valid CT."""
+    import nibabel as nib
+    import numpy as np
+
+    from leukoct.manifest import fill_checksums
+
+    _, rows = read_rows(manifest)
+    stored = np.full((8, 8, 4), 1054, np.int16)
+    stored[0] = 0
+    image = nib.Nifti1Image(stored, nib.load(manifest.parent / rows[row - 2]["ct_path"]).affine)
+    image.header.set_slope_inter(1.0, -1024.0)
+    target = manifest.parent / "images" / "rescaled.nii.gz"
+    nib.save(image, str(target))
+    edit_cells(manifest, row, ct_path="images/rescaled.nii.gz")
+    fill_checksums(manifest)
+    return target

@@ -29,7 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from manifest_edit import edit_cells, read_rows, replace_image, write_rows
+from manifest_edit import (
+    edit_cells,
+    put_rescaled_ct,
+    read_rows,
+    replace_image,
+    write_rows,
+)
 
 from leukoct.cli import app
 
@@ -336,25 +342,10 @@ def _mask(high: int) -> np.ndarray:
     return data
 
 
-def _rescaled_ct(m: Path) -> None:
-    import nibabel as nib
-
-    from leukoct.manifest import fill_checksums
-
-    _, rows = read_rows(m)
-    stored = np.full((8, 8, 4), 1054, np.int16)   # 30 HU of brain ...
-    stored[0] = 0                                    # ... and air, -1024 HU
-    image = nib.Nifti1Image(stored, nib.load(m.parent / rows[0]["ct_path"]).affine)
-    image.header.set_slope_inter(1.0, -1024.0)
-    nib.save(image, str(m.parent / "images" / "rescaled.nii.gz"))
-    edit_cells(m, 2, ct_path="images/rescaled.nii.gz")
-    fill_checksums(m)
-
-
 GOOD_CASES: dict[str, Callable[[Path], None]] = {
     "all-empty WMH mask": _image("wmh_mask_path", data=np.zeros((8, 8, 4), np.uint8)),
     "0/255 WMH mask": _image("wmh_mask_path", data=_mask(255)),
-    "header-rescaled CT": _rescaled_ct,
+    "header-rescaled CT": put_rescaled_ct,
     "BOM-prefixed CSV": _bom,
     "a vendor outside the paper's four": _cells(2, ct_vendor="HITACHI"),
     "a DICOM Manufacturer spelling": _cells(3, ct_vendor="TOSHIBA_MEC"),

@@ -14,11 +14,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from manifest_edit import edit_cells, read_rows
+from manifest_edit import put_rescaled_ct, read_rows
 from manifest_edit import replace_image as _replace
 
 from leukoct.image_validation import image_problems
-from leukoct.manifest import fill_checksums, load_manifest, validate_manifest
+from leukoct.manifest import load_manifest, validate_manifest
 
 
 def _only_problem(manifest: Path, column: str, row: int = 2) -> str:
@@ -82,14 +82,7 @@ def test_ct_not_in_hounsfield_units(manifest_path: Path, low: float, high: float
 
 def test_header_rescaled_ct_is_in_hounsfield_units(manifest_path: Path) -> None:
     """Stored 0..4095 with scl_slope 1, scl_inter -1024 (as scanners store it): valid."""
-    stored = np.full((8, 8, 4), 1054, np.int16)   # 30 HU of brain ...
-    stored[0] = 0                                    # ... and air, -1024 HU
-    image = nib.Nifti1Image(stored, _ct(manifest_path).affine)
-    image.header.set_slope_inter(1.0, -1024.0)
-    target = manifest_path.parent / "images" / "rescaled.nii.gz"
-    nib.save(image, str(target))
-    edit_cells(manifest_path, 2, ct_path="images/rescaled.nii.gz")
-    fill_checksums(manifest_path)
+    put_rescaled_ct(manifest_path)
     assert validate_manifest(manifest_path, images=True).ok
 
 

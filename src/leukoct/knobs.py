@@ -40,18 +40,14 @@ def _borrowed(model: type[BaseModel], *names: str) -> dict[str, tuple[Any, Field
     return {n: (model.model_fields[n].annotation, model.model_fields[n]) for n in names}
 
 
-def _own(**fields: tuple[Any, FieldInfo]) -> dict[str, tuple[Any, FieldInfo]]:
-    return fields
-
-
 #: step name -> knob -> (type, field with its constraints and description).
 STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
-    "data": _own(
+    "data": dict(
         example_subject=(str | None, Field(description="Subject shown in the data chapter; "
                                            "null: the first with every image."))),
-    "twin": _own(
+    "twin": dict(
         examples=(int, Field(ge=0, description="Subjects shown with their truth."))),
-    "curation": _own(
+    "curation": dict(
         criteria=(str | None, Field(description="YAML of inclusion criteria, relative to the "
                                     "project root; null: the paper's.")),
         validation_fraction=(float, Field(gt=0, lt=1, description="Internal validation share "
@@ -63,7 +59,7 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
     "registration": {
         **_borrowed(RegistrationSettings, "type_of_transform", "resolution_mm",
                     "label_interpolation", "threshold", "threads"),
-        **_own(
+        **dict(
             examples=(int, Field(ge=0, description="QC montages of well-registered subjects.")),
             missing_flair=(Literal["error", "exclude"], Field(
                 description="Paired subject without FLAIR or WMH mask: stop, or exclude "
@@ -74,13 +70,13 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
                           "base_features", "max_features", "device", "augmentation_workers"),
     "inference": _borrowed(InferenceSettings, "mirroring", "tile_step_size", "checkpoint",
                            "device"),
-    "internal_validation": _own(confidence=(float, Confidence), min_n=(int, MinN)),
-    "external": _own(
+    "internal_validation": dict(confidence=(float, Confidence), min_n=(int, MinN)),
+    "external": dict(
         confidence=(float, Confidence), min_n=(int, MinN),
         infarct_threshold_ml=(float, Field(ge=0, description="Figure S3 groups: <= vs > this "
                                            "DWI infarct core (paper: 10 mL)."))),
-    "us_population": _own(confidence=(float, Confidence)),
-    "clinical": _own(
+    "us_population": dict(confidence=(float, Confidence)),
+    "clinical": dict(
         confidence=(float, Confidence),
         volume_groups=(int, Field(ge=2, le=10, description="Table 3: LA-volume groups "
                                   "(paper: 5, quintiles), the first the reference.")),
