@@ -93,7 +93,7 @@ def main() -> None:
     pd.set_option("display.width", 160)
     print(table.round(2).to_string(index=False))
     cols = ["linear_gt0", "linear_gt05", "nearest", "aligned_gt0", "half_slice_gt0"]
-    print("\nmedian ratio to the FLAIR mask volume (n = %d):" % len(table))
+    print(f"\nmedian ratio to the FLAIR mask volume (n = {len(table)}):")
     print(table[cols].median().round(2).to_string())
 
 

@@ -336,8 +336,8 @@ def summarise(table: pd.DataFrame, out: Path) -> pd.DataFrame:
     table.to_csv(out / "sweep_pairs.csv", index=False)
     ok = table[~table["planted_error"]]
     summary = ok.groupby("config", sort=False).agg(
-        pairs=("subject_id", "nunique"), wall_s=("wall_s", "mean"), cpu_s=("cpu_s", "mean"), dice_05=("dice_05", "mean"),
-        dice_0=("dice_0", "mean"), oracle_05=("oracle_05", "mean"),
+        pairs=("subject_id", "nunique"), wall_s=("wall_s", "mean"), cpu_s=("cpu_s", "mean"),
+        dice_05=("dice_05", "mean"), dice_0=("dice_0", "mean"), oracle_05=("oracle_05", "mean"),
         ideal_05=("ideal_05", "mean"), ideal_0=("ideal_0", "mean"),
         oracle_ideal_05=("oracle_ideal_05", "mean"),
         brain_dice=("brain_dice", "mean"), error_mm=("error_mm", "mean"),

@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
-from leukoct.artefacts import save_table
 import yaml
 
-from leukoct.book import (artefact_registry, artefacts_markdown, assemble_book,
-                          chapter_notebooks, keep_chapters)
+from leukoct.artefacts import save_table
+from leukoct.book import (
+    artefact_registry,
+    artefacts_markdown,
+    assemble_book,
+    chapter_notebooks,
+    keep_chapters,
+)
 from leukoct.config import load_profile
 from leukoct.steps import STEPS, study_steps
 
@@ -133,7 +137,8 @@ def test_scrub_notebook_hides_private_folders_but_not_images() -> None:
     folders = {"/data/KIM_JAE_SUNG_19800101": "⟨data⟩", "/work/leukoct": "⟨project⟩",
                "/work/leukoct/build/demo": "⟨run⟩"}
     image = "iVBOR/data/KIM_JAE_SUNG_19800101xyz"     # base64 is left as it is
-    notebook = {"cells": [{"cell_type": "code", "source": ["manifest = \"/data/KIM_JAE_SUNG_19800101/m.csv\"\n"],
+    source = ["manifest = \"/data/KIM_JAE_SUNG_19800101/m.csv\"\n"]
+    notebook = {"cells": [{"cell_type": "code", "source": source,
                            "outputs": [{"output_type": "stream", "name": "stdout",
                                         "text": ["written /work/leukoct/build/demo/x.csv\n"]},
                                        {"output_type": "display_data",

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from manifest_edit import edit_cells
 from typer.testing import CliRunner
 
 from leukoct import __version__
 from leukoct.cli import app
-from manifest_edit import edit_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -9,9 +9,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from leukoct.curation import (MISSING_FLAIR, MISSING_FLAIR_REASON, CriteriaError,
-                              MissingFlairError, apply_criteria, criteria_table, flow_counts,
-                              load_criteria, registration_candidates, split_development)
+from leukoct.curation import (
+    MISSING_FLAIR,
+    MISSING_FLAIR_REASON,
+    CriteriaError,
+    MissingFlairError,
+    apply_criteria,
+    criteria_table,
+    flow_counts,
+    load_criteria,
+    registration_candidates,
+    split_development,
+)
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:

@@ -11,7 +11,6 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 from scipy.spatial.transform import Rotation
+from test_skullstrip import CT_HU, FLAIR_SIGNAL, LESION, grid_points, head_labels, render
 
 from leukoct.images import load_volume
 from leukoct.metrics import dice
@@ -28,7 +29,6 @@ from leukoct.registration import (
     qc_scores,
     register_pair,
 )
-from test_skullstrip import CT_HU, FLAIR_SIGNAL, LESION, grid_points, head_labels, render
 
 CT_SPACING, FLAIR_SPACING = (1.5, 1.5, 5.0), (2.0, 2.0, 5.0)
 CT_FOV, FLAIR_FOV = (210.0, 240.0, 190.0), (200.0, 230.0, 180.0)

@@ -22,7 +22,6 @@ from tableone import TableOne
 
 from leukoct.paper import paper_table1
 
-
 #: Labels of the analysis variables (the paper's wording).
 LABELS: dict[str, str] = {
     "age": "Age, years",

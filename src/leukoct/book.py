@@ -4,12 +4,13 @@ The book is built from a *staging* copy, never from the executed notebooks
 in place: ``book/`` (hand-written pages, ``_config.yml``, ``_toc.yml``) is
 copied to ``<run>/book_src``, the workflow's executed notebooks go to
 ``chapters/``, the profile's figures folder to ``figures/``, and five pages
-are generated: the demo profile against the paper (:mod:`leukoct.deviations`), the data dictionary (from the manifest schema), "The paper,
-reproduced" (from the artefact registry and the provenance sidecars), the
-claims ledger (the paper's claims joined to the values the chapters saved,
-:mod:`leukoct.ledger`) and the workflow (its rule graph, drawn by the
-``rulegraph`` rule, and the manifest views behind incremental re-runs).
-Jupyter Book 1.x then renders the stage with notebook execution off.
+are generated: the demo profile against the paper (:mod:`leukoct.deviations`),
+the data dictionary (from the manifest schema), "The paper, reproduced" (from
+the artefact registry and the provenance sidecars), the claims ledger (the
+paper's claims joined to the values the chapters saved, :mod:`leukoct.ledger`)
+and the workflow (its rule graph, drawn by the ``rulegraph`` rule, and the
+manifest views behind incremental re-runs).  Jupyter Book 1.x then renders the
+stage with notebook execution off.
 """
 
 from __future__ import annotations

@@ -276,8 +276,8 @@ def apply_criteria(table: pd.DataFrame, criteria: Criteria,
     decided = {k: set(v) for k, v in (decided or {}).items()}
     for cid in decided:
         if cid not in criteria.criteria or criteria.criteria[cid].decided_by is None:
-            raise ValueError(f"{cid!r} is not a rule decided by a study step; "
-                             f"decided rules: {', '.join(c.id for c in criteria.criteria.values() if c.decided_by)}")
+            rules = ", ".join(c.id for c in criteria.criteria.values() if c.decided_by)
+            raise ValueError(f"{cid!r} is not a rule decided by a study step; decided rules: {rules}")
     ids = table["subject_id"].astype(str)
     out = pd.DataFrame({"subject_id": ids.to_numpy(), "cohort": table["cohort"].to_numpy()})
     out["group"] = [criteria.group_of(c) for c in out["cohort"]]

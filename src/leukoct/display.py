@@ -48,9 +48,9 @@ def show_axial(ax: matplotlib.axes.Axes, volume: np.ndarray, index: int,
         ax.set_title(title, fontsize=9)
 
 
-def grotta_bars(ax: matplotlib.axes.Axes, outcome: "pd.Series", group: "pd.Series",
+def grotta_bars(ax: matplotlib.axes.Axes, outcome: pd.Series, group: pd.Series,
                 levels: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6),
-                cmap: str = "RdYlGn_r") -> "pd.DataFrame":
+                cmap: str = "RdYlGn_r") -> pd.DataFrame:
     """Horizontal stacked bars of an ordinal outcome's distribution per group
     ("Grotta bars", the stroke trials' picture of an mRS shift).
 

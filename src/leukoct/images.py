@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import nibabel as nib
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Volume:
         """Volume of one voxel in mL (1 mL = 1000 mm³)."""
         return float(np.prod(self.spacing)) / 1000.0
 
-    def same_grid(self, other: "Volume", atol: float = 1e-3) -> bool:
+    def same_grid(self, other: Volume, atol: float = 1e-3) -> bool:
         """True when ``other`` has this volume's shape and (within ``atol`` mm) affine."""
         return self.data.shape == other.data.shape and np.allclose(self.affine, other.affine,
                                                                     atol=atol)
@@ -80,7 +84,7 @@ def header_spacing(path: str | os.PathLike[str]) -> tuple[float, float, float]:
     return tuple(float(s) for s in image.header.get_zooms()[:3])  # type: ignore[return-value]
 
 
-def image_measurements(table: "pd.DataFrame") -> "pd.DataFrame":
+def image_measurements(table: pd.DataFrame) -> pd.DataFrame:
     """Per subject: WMH mask volume on FLAIR (mL) and CT in-plane spacing (mm).
 
     Reads every WMH mask listed in ``table`` (``wmh_mask_path``) and the CT

@@ -235,7 +235,7 @@ def write_views(manifest: str | os.PathLike[str], folder: str | os.PathLike[str]
     return written
 
 
-def profile_views(profile: "Profile") -> dict[str, View]:
+def profile_views(profile: Profile) -> dict[str, View]:
     """:func:`manifest_views` with the columns of the profile's exclusion criteria."""
     from leukoct.curation import load_criteria
 
@@ -243,7 +243,7 @@ def profile_views(profile: "Profile") -> dict[str, View]:
     return manifest_views(c.column for c in rules.criteria.values() if c.column)
 
 
-def refresh_views(profile: "Profile", into: str | os.PathLike[str] | None = None) -> list[str]:
+def refresh_views(profile: Profile, into: str | os.PathLike[str] | None = None) -> list[str]:
     """Write the views of the profile's manifest (:func:`write_views`, ``into``
     a folder other than the run's for a dry run); no-op while the manifest
     does not exist yet (the twin's rule writes them)."""

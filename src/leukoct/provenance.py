@@ -88,7 +88,7 @@ def provenance_record(
         "parameters": public_parameters(dict(parameters or {})),
         "inputs": {public_path(p): sha256_file(p) for p in inputs if Path(p).is_file()},
         "commit": git_commit(root),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "packages": package_versions(),
     }

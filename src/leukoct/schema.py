@@ -181,7 +181,9 @@ class SubjectRecord(BaseModel):
         "SHA-256 of the CT file.", "run `leukoct manifest checksum PATH` to fill it",
         group="images"))
     flair_path: str | None = Field(default=None, **_meta(
-        "FLAIR MRI of the same admission (NIfTI). Needed in the paired cohorts: without it the registration step stops, or excludes the subject if the profile sets steps.registration.missing_flair: exclude.",
+        "FLAIR MRI of the same admission (NIfTI). Needed in the paired cohorts: without it the "
+        "registration step stops, or excludes the subject if the profile sets "
+        "steps.registration.missing_flair: exclude.",
         "give the path of the FLAIR NIfTI, relative to the manifest's folder",
         group="images", example="images/TW-TRN-0001_flair.nii.gz"))
     flair_sha256: str | None = Field(default=None, **_meta(
@@ -306,7 +308,7 @@ class SubjectRecord(BaseModel):
         return None if value is None else value.lower()
 
     @model_validator(mode="after")
-    def _cohort_requirements(self) -> "SubjectRecord":
+    def _cohort_requirements(self) -> SubjectRecord:
         problems: list[str] = []
         # A paired-cohort subject without FLAIR or WMH mask is valid data: the
         # cascade stops with an error naming it, or excludes it as "missing

@@ -15,7 +15,7 @@ import binascii
 import json
 import os
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -98,7 +98,7 @@ def step_timings(records: pd.DataFrame) -> pd.DataFrame:
                                      longest_s=("seconds", "max"), first=("start", "min"),
                                      last=("end", "max")).reset_index()
     table = table.sort_values("first").reset_index(drop=True)
-    table["last_finished"] = [datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    table["last_finished"] = [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                               for t in table["last"]]
     return table[["rule", "jobs", "seconds", "longest_s", "last_finished"]]
 

@@ -33,7 +33,7 @@ class PlaneWaves:
 
     @classmethod
     def draw(cls, rng: np.random.Generator, amplitude_mm: float,
-             wavelength_mm: tuple[float, float], n_waves: int = 3) -> "PlaneWaves":
+             wavelength_mm: tuple[float, float], n_waves: int = 3) -> PlaneWaves:
         direction = rng.standard_normal((3, n_waves, 3))
         direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
         wavelength = rng.uniform(*wavelength_mm, size=(3, n_waves))
@@ -54,7 +54,8 @@ class PlaneWaves:
         for a in range(3):
             for w in range(self.k.shape[1]):
                 kx, ky, kz = self.k[a, w].astype(np.float32)
-                arg = (kx * x)[:, None, None] + (ky * y)[None, :, None] + (kz * z + np.float32(self.phase[a, w]))[None, None, :]
+                phase = np.float32(self.phase[a, w])
+                arg = (kx * x)[:, None, None] + (ky * y)[None, :, None] + (kz * z + phase)[None, None, :]
                 out[a] += np.float32(self.amp[a, w]) * np.sin(arg)
         return out
 
@@ -78,7 +79,7 @@ class PlaneWaves:
         jac = np.einsum("naw,awj->naj", self.amp[None] * np.cos(arg), self.k)
         return disp, jac
 
-    def in_frame(self, head_from_scanner: np.ndarray) -> "PlaneWaves":
+    def in_frame(self, head_from_scanner: np.ndarray) -> PlaneWaves:
         """The same field with positions given in another frame (rigid map).
 
         A plane wave of a rigidly moved position is again a plane wave:

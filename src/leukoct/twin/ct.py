@@ -94,8 +94,8 @@ def sub_slices(thickness_mm: float, atlas_mm: float) -> int:
     return max(1, int(np.ceil(thickness_mm / (1.25 * atlas_mm))))
 
 
-def scan(hu: np.ndarray, anat: Anatomy, grid: Grid, head_from_scanner: np.ndarray,
-         vendor: str, kvp: float, rng: np.random.Generator, motion: bool) -> tuple[np.ndarray, dict[str, float]]:
+def scan(hu: np.ndarray, anat: Anatomy, grid: Grid, head_from_scanner: np.ndarray, vendor: str,
+         kvp: float, rng: np.random.Generator, motion: bool) -> tuple[np.ndarray, dict[str, float]]:
     """Acquire the CT: partial-volume sampling, vendor noise, artefacts.
 
     Returns

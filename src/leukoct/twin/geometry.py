@@ -38,7 +38,7 @@ class Grid:
 
     @classmethod
     def centred(cls, fov_mm: float, inplane_mm: float, z_range_mm: tuple[float, float],
-                slice_mm: float) -> "Grid":
+                slice_mm: float) -> Grid:
         """A grid of ``fov_mm`` square slices centred on the isocentre."""
         n = int(round(fov_mm / inplane_mm))
         nz = int(np.ceil((z_range_mm[1] - z_range_mm[0]) / slice_mm))
