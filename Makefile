@@ -1,7 +1,7 @@
 # leukoct — the two commands a newcomer needs:
 #   make book   environment, default data, every study step, the book
 #   make test   the test suite
-# Others: make lab (JupyterLab on the notebooks), make dag, make lock, make clean.
+# Others: make lab (JupyterLab on the notebooks), make lint, make dag, make lock, make clean.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -24,12 +24,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export OMP_NUM_THREADS ?= 1
 export MPLBACKEND := Agg
 
-.PHONY: help book test lab dag lock clean env
+.PHONY: help book test lint lab dag lock clean env
 
 help:
 	@echo "make book   build the environment, the default (synthetic) data, run every step, render the book"
 	@echo "make test   run the test suite"
 	@echo "make lab    open JupyterLab on notebooks/"
+	@echo "make lint   ruff on the code and notebooks (also a test, and a pre-commit hook)"
 	@echo "options:    PROFILE=ci|demo|paper|real|path/to/profile.yaml  CORES=N"
 
 env: $(STAMP)
@@ -45,6 +46,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $@
 
 book: $(STAMP)
+	@# A run killed without cleaning up (SIGKILL, power loss) leaves Snakemake's
+	@# lock; it is removed only when no Snakemake runs here (leukoct.workflow_lock).
+	@$(BIN)/leukoct unlock-stale
 	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) --rerun-incomplete \
 	  || { $(BIN)/leukoct failures; exit 1; }
 	@echo "time per step (the last time each ran):"
@@ -53,6 +57,9 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks notebooks
 
 lab: $(STAMP)
 	@# Jupyter refuses to run as root unless told; containers often run as root.

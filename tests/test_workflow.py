@@ -7,8 +7,11 @@ import gzip
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -20,7 +23,7 @@ import pytest
 import yaml
 from manifest_edit import edit_cells, read_rows
 
-from leukoct import pseudolabels
+from leukoct import manifest_views, predictions, pseudolabels
 from leukoct.book import artefact_registry, chapter_notebooks
 from leukoct.config import load_profile
 from leukoct.manifest import sha256_file
@@ -47,7 +50,7 @@ def ci_profile_in(folder: Path) -> Path:
     return path
 
 
-def snakemake(folder: Path, profile: Path, *args: str, timeout: int = 900) -> str:
+def snakemake(folder: Path, profile: Path, *args: str, timeout: int = 1800) -> str:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
@@ -87,7 +90,8 @@ def test_dry_run_of_the_real_profile_needs_no_twin(tmp_path: Path) -> None:
     profile.write_text(yaml.safe_dump(raw))
     output = snakemake(tmp_path, profile, "--dry-run")
     assert set(planned_rules(output)) == {"data", "cascade", "registration_qc", "curation",
-                                         "registration", "rulegraph", "book", "all"} | NNUNET_RULES | EVALUATION_RULES
+                                          "registration", "rulegraph", "book", "all",
+                                          *NNUNET_RULES, *EVALUATION_RULES}
 
 
 def test_notebooks_steps_rules_and_chapters_agree() -> None:
@@ -291,9 +295,33 @@ def _tree(folder: Path) -> dict[str, tuple[int, int]]:
             for p in folder.rglob("*") if p.is_file()}
 
 
+def _restoring(*paths: Path) -> dict[Path, tuple[bytes, int]]:
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+
+
+def _restore(saved: dict[Path, tuple[bytes, int]]) -> None:
+    for path, (content, mtime) in saved.items():
+        path.write_bytes(content)
+        os.utime(path, ns=(mtime, mtime))
+
+
 def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None:
     tmp_path, profile = ci_run
     resolved = load_profile(profile, root=ROOT)
+    # The run is shared: what this test edits is put back as it was, or the
+    # tests after it would register an edited CT.
+    qc = pd.read_csv(pseudolabels.qc_path(resolved))
+    subject = str(qc["subject_id"].iloc[0])
+    header, rows = read_rows(resolved.manifest)
+    ct = resolved.manifest.parent / next(r["ct_path"] for r in rows if r["subject_id"] == subject)
+    saved = _restoring(resolved.manifest, ct)
+    try:
+        _edit_and_plan(tmp_path, profile, resolved, subject, ct)
+    finally:
+        _restore(saved)
+
+
+def _edit_and_plan(tmp_path: Path, profile: Path, resolved, subject: str, ct: Path) -> None:
     # Nothing changed: nothing to do.
     again = snakemake(tmp_path, profile, "--dry-run")
     assert "Nothing to be done" in again, again[-2000:]
@@ -312,10 +340,7 @@ def test_nothing_to_do_then_only_what_changed(ci_run: tuple[Path, Path]) -> None
 
     # One CT replaced, its checksum updated: that subject's registration and
     # everything downstream of it re-run; the other subjects' registrations do not.
-    qc = pd.read_csv(pseudolabels.qc_path(resolved))
-    subject = str(qc["subject_id"].iloc[0])
     row = next(i for i, r in enumerate(rows, start=2) if r["subject_id"] == subject)
-    ct = resolved.manifest.parent / rows[row - 2]["ct_path"]
     image = nib.load(ct)
     data = np.asanyarray(image.dataobj).copy()
     data[tuple(s // 2 for s in data.shape)] += 1
@@ -359,17 +384,14 @@ def test_a_killed_registration_job_leaves_the_subject_whole_and_resumes(
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert not staging.exists()
-    # The same pseudo-label on the same grid.  Not voxel for voxel: a standalone
-    # re-run of a workflow job has differed at ~12 of 518,400 edge voxels (make
-    # test, 2026-12-02; two runs in one process are identical, test_registration),
-    # an open finding in docs/decisions.md.
+    # The same pseudo-label on the same grid, voxel for voxel (the .nii.gz
+    # bytes need not match: ITK's writer).  A 1-HU change of one CT voxel moves
+    # a few edge voxels, so this also checks the test registers unchanged data.
     again_label, first_label = nib.load(label), nib.Nifti1Image.from_bytes(
         gzip.decompress(before[label.name]))
-    a = np.asanyarray(again_label.dataobj) > 0
-    b = np.asanyarray(first_label.dataobj) > 0
     np.testing.assert_array_equal(again_label.affine, first_label.affine)
-    assert 2 * (a & b).sum() / max(a.sum() + b.sum(), 1) > 0.99
-    assert (a != b).sum() <= 0.001 * a.size
+    np.testing.assert_array_equal(np.asanyarray(again_label.dataobj),
+                                  np.asanyarray(first_label.dataobj))
 
 
 @pytest.mark.slow
@@ -380,7 +402,6 @@ def test_a_rerun_of_training_on_identical_data_restores_the_model(
     restored from its cache, byte for byte, instead of trained again."""
     tmp_path, profile = ci_run
     resolved = load_profile(profile, root=ROOT)
-    from leukoct import predictions
 
     fold = predictions.folders(resolved).fold_dir(predictions.training_settings(resolved))
     before = (fold / "checkpoint_final.pth").read_bytes()
@@ -395,47 +416,101 @@ def test_a_rerun_of_training_on_identical_data_restores_the_model(
     assert (fold / "checkpoint_final.pth").read_bytes() == before
     assert (fold / "validation" / "summary.json").is_file()
 
+def _start(folder: Path, profile: Path, log: Path, *targets: str) -> subprocess.Popen:
+    """The workflow as ``make book`` runs it, in its own process group (a
+    terminal's Ctrl-C and a power loss reach every job it started)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
+             "--config", f"profile={profile}", "--cores", "2", "--rerun-incomplete", *targets],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _kill_when(job: subprocess.Popen, log: Path, ready, what: str, sig: signal.Signals) -> None:
+    deadline = time.monotonic() + 1200
+    while not ready():
+        if job.poll() is not None:
+            pytest.fail(f"the run ended (exit {job.returncode}) before {what}:\n"
+                        + log.read_text()[-3000:])
+        if time.monotonic() > deadline:
+            os.killpg(job.pid, signal.SIGKILL)
+            pytest.fail(f"no {what} within 20 minutes")
+        time.sleep(0.02)
+    os.killpg(job.pid, sig)
+    job.wait(timeout=300)
+
+
+def _tables(figures: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(figures.glob("table*"))
+            if p.suffix in {".csv", ".html"}}
+
 
 @pytest.mark.slow
-def test_interrupted_training_resumes_from_its_checkpoint(ci_run: tuple[Path, Path]) -> None:
-    """Training stopped after its first epoch continues from that epoch's checkpoint."""
-    tmp_path, profile = ci_run
-    interrupt = f"""
-from leukoct import predictions
-from leukoct.config import load_profile
-import shutil
-prof = load_profile({str(profile)!r})
-shutil.rmtree(predictions.folders(prof).fold_dir(predictions.training_settings(prof)))
-shutil.rmtree(predictions.folders(prof).root / "model_cache")   # else restored, not trained
-from leukoct import segmentation as seg
-seg.use_folders(predictions.folders(prof), 1)
-from leukoct.nnunet_trainer import ScheduledTrainer
-original = ScheduledTrainer.on_epoch_end
-def stop_after_first(self):
-    original(self)
-    raise SystemExit(3)   # as if the machine went down after epoch 0
-ScheduledTrainer.on_epoch_end = stop_after_first
-if __name__ == "__main__":
-    predictions.train(prof)
-"""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    script = tmp_path / "interrupt.py"
-    script.write_text(interrupt)
-    first = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
-                           timeout=600)
-    assert first.returncode == 3, first.stderr[-3000:]
-    resolved = load_profile(profile, root=ROOT)
-    from leukoct import predictions
+def test_a_build_killed_in_registration_and_in_training_resumes_to_the_same_tables(
+        ci_run: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Ctrl-C while registration jobs run, then a power loss (SIGKILL of every
+    process) while nnU-Net trains; the same command again completes, and the
+    statistical tables equal the uninterrupted run's byte for byte."""
+    import torch
+
     from leukoct.segmentation import read_progress
 
+    reference = load_profile(ci_run[1], root=ROOT)
+    expected = _tables(reference.outputs.figures)
+    # Tables 1, 2, S1-S3 (CSV + HTML); Table 3 and S4 are not estimable on the
+    # ci profile's 12 clinical patients, and their chapter says so instead.
+    assert {"table1.csv", "table2.csv", "tableS2.csv", "tableS3.html"} <= expected.keys(), \
+        sorted(expected)
+    folder = tmp_path_factory.mktemp("resumed")
+    profile = ci_profile_in(folder)
+    resolved = load_profile(profile, root=ROOT)
+    # The same twin study, copied (its generator's determinism is tested in
+    # test_twin): the run starts at the data, as a real study's would.
+    shutil.copytree(reference.manifest.parent, resolved.manifest.parent)
+    shutil.copytree(manifest_views.views_folder(reference.outputs.root),
+                    manifest_views.views_folder(resolved.outputs.root))
+    # The tables' chapters and what they need; not the book's other chapters.
+    targets = [str(resolved.outputs.figures / name) for name in expected]
+
+    subjects = pseudolabels.step_dir(resolved) / "subjects"
+
+    def registering() -> bool:
+        return subjects.is_dir() and any(p.name.endswith(".partial") for p in subjects.iterdir())
+
+    log = folder / "interrupted.log"
+    _kill_when(_start(folder, profile, log, *targets), log, registering, "registration job",
+               signal.SIGINT)
+    assert not (resolved.outputs.figures / "table2.csv").exists()
+
     fold = predictions.folders(resolved).fold_dir(predictions.training_settings(resolved))
-    assert (fold / "checkpoint_latest.pth").is_file() and not (fold / "checkpoint_final.pth").exists()
-    second = subprocess.run([str(Path(sys.executable).parent / "leukoct"), "nnunet-train",
-                             "--profile", str(profile)], capture_output=True, text=True, env=env,
-                            timeout=600)
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "resuming from epoch 1" in second.stdout
+    _kill_when(_start(folder, profile, log, *targets), log,
+               lambda: (fold / "checkpoint_latest.pth").is_file(), "training checkpoint",
+               signal.SIGKILL)
+    assert not (fold / "checkpoint_final.pth").exists(), "training finished before the kill"
+
+    # make book: `leukoct unlock-stale`, then the same Snakemake command.
+    unlock = subprocess.run([str(Path(sys.executable).parent / "leukoct"), "unlock-stale",
+                             "--directory", str(folder)], capture_output=True, text=True)
+    assert unlock.returncode == 0 and "removed the lock" in unlock.stderr, unlock.stderr
+    snakemake(folder, profile, "--cores", "2", "--rerun-incomplete", *targets)
+    train_log = (resolved.outputs.root / "logs" / "nnunet_train.log").read_text()
+    assert "resuming from epoch 1" in train_log, train_log[-2000:]
+    # Training continued its schedule (the learning rate kept decaying) and drew
+    # the same patches and augmentations (every epoch is seeded from (seed,
+    # epoch)): the weights equal the uninterrupted run's, tensor for tensor.
     curves = read_progress(fold)
     assert curves["epoch"].tolist() == [0, 1]
-    # The resumed epoch continued the schedule rather than restarting it.
     assert curves["lr"].iloc[1] < curves["lr"].iloc[0]
+    weights = [torch.load(f / "checkpoint_final.pth", map_location="cpu",
+                          weights_only=False)["network_weights"]
+               for f in (fold, predictions.folders(reference).fold_dir(
+                   predictions.training_settings(reference)))]
+    assert weights[0].keys() == weights[1].keys()
+    differ = [k for k in weights[0] if not torch.equal(weights[0][k], weights[1][k])]
+    assert not differ, f"{len(differ)} of {len(weights[0])} weight tensors differ"
+    resumed = _tables(resolved.outputs.figures)
+    assert resumed.keys() == expected.keys()
+    differ = [name for name in expected if resumed[name] != expected[name]]
+    assert not differ, f"tables differ from the uninterrupted run: {differ}"

@@ -401,6 +401,19 @@ def failures(
     raise typer.Exit(code=1)
 
 
+@app.command("unlock-stale")
+def unlock_stale(
+    directory: Annotated[Path, typer.Option(help="The workflow's working directory.")] = Path("."),
+) -> None:
+    """Remove the lock of a workflow that was killed (make book calls this first)."""
+    from leukoct.workflow_lock import clear_stale_lock
+
+    removed = clear_stale_lock(directory)
+    if removed:
+        typer.echo("leukoct: removed the lock of a workflow that stopped without cleaning up "
+                   "(killed or power loss); resuming", err=True)
+
+
 @app.command("notebook-failed")
 def notebook_failed(
     log: Annotated[Path, typer.Argument(help="The failed notebook's log.")],

@@ -11,8 +11,12 @@ rebuilds the network from the plans and does not need to find it.
 
 from __future__ import annotations
 
+import os
+import random
 from typing import TYPE_CHECKING
 
+import numpy as np
+import torch
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 if TYPE_CHECKING:
@@ -26,7 +30,15 @@ class ScheduledTrainer(nnUNetTrainer):
     profile trains a few short epochs.  Loss, optimiser, learning-rate
     schedule (poly decay over the chosen epochs), augmentation and
     validation are nnU-Net's.
+
+    With :meth:`seed_epochs`, every epoch draws its patches and augmentations
+    from generators seeded by ``(seed, epoch)``: a run killed and resumed from
+    its last checkpoint then trains exactly as the uninterrupted run did (on a
+    CPU with in-process augmentation; nnU-Net's background augmentation
+    workers, used on a GPU, deliver batches in no fixed order).
     """
+
+    epoch_seed: int | None = None
 
     def set_schedule(self, epochs: int, iterations_per_epoch: int,
                      val_iterations_per_epoch: int) -> None:
@@ -38,7 +50,32 @@ class ScheduledTrainer(nnUNetTrainer):
         # run resumes where it stopped (nnU-Net: every 50 epochs).
         self.save_every = 1
 
+    def seed_epochs(self, seed: int) -> None:
+        """Seed every epoch from ``(seed, epoch)`` (see the class notes)."""
+        self.epoch_seed = int(seed)
 
-def trainer_class(settings: "TrainingSettings") -> type[nnUNetTrainer]:
+    def save_checkpoint(self, filename: str) -> None:
+        # nnU-Net writes a checkpoint in place: a run killed mid-write (each
+        # epoch on a short schedule) would leave a checkpoint it cannot resume
+        # from.  Written aside and renamed, it is whole or absent.
+        partial = f"{filename}.partial"
+        super().save_checkpoint(partial)
+        if os.path.isfile(partial):      # nnU-Net may skip saving (checkpointing disabled)
+            os.replace(partial, filename)
+
+    def on_epoch_start(self) -> None:
+        if self.epoch_seed is not None:
+            # Without this an epoch continues the random stream where the
+            # previous one left it, which a resumed process cannot recreate
+            # (nnU-Net's checkpoints hold no generator state).
+            state = np.random.SeedSequence([self.epoch_seed, self.current_epoch])
+            value = int(state.generate_state(1, dtype=np.uint64)[0])
+            random.seed(value)
+            np.random.seed(value % 2**32)
+            torch.manual_seed(value)
+        super().on_epoch_start()
+
+
+def trainer_class(settings: TrainingSettings) -> type[nnUNetTrainer]:
     """nnU-Net's trainer for its default schedule, else :class:`ScheduledTrainer`."""
     return nnUNetTrainer if settings.trainer_name == "nnUNetTrainer" else ScheduledTrainer

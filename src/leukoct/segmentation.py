@@ -151,7 +151,7 @@ def use_folders(folders: NnunetFolders, threads: int = 2) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
-def pick_device(requested: str = "auto") -> "torch.device":  # noqa: F821 (lazy torch)
+def pick_device(requested: str = "auto") -> torch.device:  # noqa: F821 (lazy torch)
     """``cuda`` when asked for or when ``auto`` finds a GPU, else ``cpu``."""
     import torch
 
@@ -403,6 +403,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+#: Raised whenever the trainer trains differently from the same settings (a
+#: cached model of an older revision is then trained again, not restored).
+#: 2: every epoch seeded from (seed, epoch), so a resumed run equals an
+#: uninterrupted one.
+TRAINER_REVISION = 2
+
+
 def run_signature(folders: NnunetFolders, settings: TrainingSettings) -> dict[str, Any]:
     """What a checkpoint belongs to: the schedule, the seed and the checksums of
     the plans, the split, the dataset description and every exported image
@@ -414,6 +421,7 @@ def run_signature(folders: NnunetFolders, settings: TrainingSettings) -> dict[st
         for path in sorted((folders.dataset_raw / folder).glob(f"*{FILE_ENDING}")):
             images.update(f"{folder}/{path.name}:{_sha256(path)}\n".encode())
     return {"schedule": settings.schedule, "seed": settings.seed, "images": images.hexdigest(),
+            "trainer_revision": TRAINER_REVISION,
             **{name: _sha256(path) for name, path in files.items()}}
 
 
@@ -504,6 +512,7 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
                   dataset_json=load_json(str(folders.dataset_raw / "dataset.json")), device=device)
     if settings.trainer_name != "nnUNetTrainer":
         trainer.set_schedule(**settings.schedule)
+        trainer.seed_epochs(settings.seed)
     (fold_dir / SCHEDULE_FILE).write_text(json.dumps(
         {"signature": signature, "settings": settings.model_dump(), "device": str(device)},
         indent=2), encoding="utf-8")
