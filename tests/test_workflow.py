@@ -50,13 +50,17 @@ def ci_profile_in(folder: Path) -> Path:
     return path
 
 
-def snakemake(folder: Path, profile: Path, *args: str, timeout: int = 1800) -> str:
+def _workflow(folder: Path, profile: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The Snakemake command line and environment of a test run in ``folder``."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
-         "--config", f"profile={profile}", *args],
-        capture_output=True, text=True, env=env, timeout=timeout)
+    return [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
+            "--config", f"profile={profile}", *args], env
+
+
+def snakemake(folder: Path, profile: Path, *args: str, timeout: int = 1800) -> str:
+    command, env = _workflow(folder, profile, *args)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return result.stdout + result.stderr
 
@@ -419,13 +423,10 @@ def test_a_rerun_of_training_on_identical_data_restores_the_model(
 def _start(folder: Path, profile: Path, log: Path, *targets: str) -> subprocess.Popen:
     """The workflow as ``make book`` runs it, in its own process group (a
     terminal's Ctrl-C and a power loss reach every job it started)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    command, env = _workflow(folder, profile, "--cores", "2", "--rerun-incomplete", *targets)
     with log.open("w") as out:
-        return subprocess.Popen(
-            [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(folder),
-             "--config", f"profile={profile}", "--cores", "2", "--rerun-incomplete", *targets],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def _kill_when(job: subprocess.Popen, log: Path, ready, what: str, sig: signal.Signals) -> None:

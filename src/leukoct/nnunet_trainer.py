@@ -12,11 +12,9 @@ rebuilds the network from the plans and does not need to find it.
 from __future__ import annotations
 
 import os
-import random
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 if TYPE_CHECKING:
@@ -68,11 +66,11 @@ class ScheduledTrainer(nnUNetTrainer):
             # Without this an epoch continues the random stream where the
             # previous one left it, which a resumed process cannot recreate
             # (nnU-Net's checkpoints hold no generator state).
+            # segmentation imports this module only inside train(): no import cycle.
+            from leukoct.segmentation import seed_everything
+
             state = np.random.SeedSequence([self.epoch_seed, self.current_epoch])
-            value = int(state.generate_state(1, dtype=np.uint64)[0])
-            random.seed(value)
-            np.random.seed(value % 2**32)
-            torch.manual_seed(value)
+            seed_everything(int(state.generate_state(1, dtype=np.uint64)[0]))
         super().on_epoch_start()
 
 
