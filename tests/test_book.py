@@ -153,3 +153,26 @@ def test_scrub_notebook_hides_private_folders_but_not_images() -> None:
     assert cleaned["outputs"][0]["text"] == ["written ⟨run⟩/x.csv\n"]
     assert cleaned["outputs"][1]["data"]["text/html"] == "<td>⟨project⟩/README.md</td>"
     assert cleaned["outputs"][1]["data"]["image/png"] == image
+
+
+def test_reader_view_collapses_code_and_hides_the_run_parameters() -> None:
+    import json
+
+    from leukoct.book import reader_view
+
+    def code(tags: list[str]) -> dict:
+        return {"cell_type": "code", "source": ["x = 1\n"], "outputs": [],
+                "metadata": {"tags": tags}}
+
+    notebook = {"cells": [{"cell_type": "markdown", "source": ["# Chapter\n"], "metadata": {}},
+                          code(["parameters"]), code(["injected-parameters"]), code([]),
+                          code(["remove-input"]),
+                          {"cell_type": "code", "source": [], "outputs": []}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    cells = json.loads(reader_view(json.dumps(notebook)))["cells"]
+    assert "tags" not in cells[0]["metadata"]                     # prose is untouched
+    assert cells[1]["metadata"]["tags"] == ["parameters", "hide-cell"]
+    assert cells[2]["metadata"]["tags"] == ["injected-parameters", "hide-cell"]
+    assert cells[3]["metadata"]["tags"] == ["hide-input"]         # output stays in view
+    assert cells[4]["metadata"]["tags"] == ["remove-input"]       # the author's choice kept
+    assert cells[5]["metadata"]["tags"] == ["hide-input"]         # no metadata at all

@@ -301,6 +301,34 @@ def scrub_notebook(text: str, folders: dict[str, str]) -> str:
     return json.dumps(clean(json.loads(text)), indent=1, ensure_ascii=False) + "\n"
 
 
+#: Cell tags Jupyter Book reads (sphinx-togglebutton): a collapsed cell with a
+#: click to show it, or its source only.  A cell already tagged keeps its tags.
+_TOGGLE_TAGS = frozenset({"hide-input", "hide-output", "hide-cell", "remove-input",
+                          "remove-output", "remove-cell"})
+
+
+def reader_view(text: str) -> str:
+    """A notebook's JSON as the book shows it: code collapsed behind a click.
+
+    A chapter should read as prose, results and figures, with the code one click
+    away.  The ``parameters`` cell and papermill's ``injected-parameters`` cell
+    are collapsed whole (``hide-cell``): they hold a run's paths and knobs,
+    which the provenance lines already state; every other code cell keeps its
+    output visible and collapses its source (``hide-input``).  Cells whose
+    author chose a toggle tag are left as they are.
+    """
+    notebook = json.loads(text)
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        tags = list(cell.setdefault("metadata", {}).get("tags", []))
+        if _TOGGLE_TAGS.intersection(tags):
+            continue
+        whole = {"parameters", "injected-parameters"}.intersection(tags)
+        cell["metadata"]["tags"] = tags + ["hide-cell" if whole else "hide-input"]
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
 def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
     """Copy sources, executed notebooks and figures into a staging folder.
 
@@ -333,7 +361,8 @@ def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
                 f"executed notebook {notebook} is missing: run the workflow step first "
                 f"(snakemake --config profile={profile.name})")
         (chapters / notebook.name).write_text(
-            scrub_notebook(notebook.read_text(encoding="utf-8"), private_folders(profile)),
+            reader_view(scrub_notebook(notebook.read_text(encoding="utf-8"),
+                                       private_folders(profile))),
             encoding="utf-8")
     figures = profile.outputs.figures
     if figures.is_dir():
