@@ -526,3 +526,55 @@ def test_overlaps_file_round_trip_keeps_missing_apart_from_undefined(tmp_path):
     with pytest.raises(KeyError, match="dice_vs_label"):
         table.drop(columns="dice_vs_label").to_csv(path, index=False)
         ev.read_overlaps(path)
+
+
+def test_volume_calibration_splits_a_ccc_into_precision_and_scale_by_hand():
+    # The model predicts exactly half of every pseudo-label: perfectly ordered
+    # (r = 1), slope 0.5.  By hand (population moments): registered 10..40 has
+    # mean 25, sd sqrt(125); predicted mean 12.5, sd sqrt(31.25); v = 0.5,
+    # u = -12.5 / sqrt(62.5), u^2 = 2.5, C_b = 2 / (0.5 + 2 + 2.5) = 0.4 = CCC.
+    # Against the truth (= the pseudo-label / 2) the prediction is exact.
+    registered = np.array([10.0, 20.0, 30.0, 40.0])
+    frame = pd.DataFrame({"dataset": ["train"] * 4 + ["external"] * 4,
+                          "predicted_ml": np.r_[registered, registered] / 2,
+                          "registered_ml": np.r_[registered, registered],
+                          "true_ml": np.r_[registered, registered] / 2})
+    frame.loc[7, "true_ml"] = np.nan                     # one truth missing: n = 3 there
+    parts = ev.volume_calibration(frame).set_index(["dataset", "reference"])
+    assert list(parts.index) == [("train", "pseudo-label"), ("train", "truth"),
+                                 ("external", "pseudo-label"), ("external", "truth")]
+    row = parts.loc[("train", "pseudo-label")]
+    assert row["pearson_r"] == pytest.approx(1.0)
+    assert row["slope"] == pytest.approx(0.5)
+    assert row["scale_shift"] == pytest.approx(0.5)
+    assert row["bias_correction"] == pytest.approx(0.4)
+    assert row["ccc"] == pytest.approx(0.4)
+    assert row["median_ratio"] == pytest.approx(0.5)
+    assert row["reference_max_ml"] == 40.0
+    assert parts.loc[("external", "truth"), "n"] == 3
+    assert parts.loc[("external", "truth"), "ccc"] == pytest.approx(1.0)
+    assert parts.loc[("external", "truth"), "slope"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="twin"):
+        ev.volume_calibration(frame.assign(true_ml=np.nan))
+
+
+def test_calibration_reading_says_what_bounds_the_agreement():
+    registered = np.array([10.0, 20.0, 30.0, 40.0, 80.0])
+    frame = pd.DataFrame({"dataset": ["train"] * 4 + ["external"] * 5,
+                          "predicted_ml": np.r_[registered[:4] / 2, registered / 2],
+                          "registered_ml": np.r_[registered[:4], registered],
+                          "true_ml": np.r_[registered[:4], registered] / 2})
+    budget = pd.DataFrame({"dataset": ["external"], "comparison": [ev.ERROR_BUDGET[0][0]],
+                           "dice": [0.54]})
+    text = ev.calibration_reading(ev.volume_calibration(frame), budget)
+    assert "slope of predicted on registered volume is 0.50" in text
+    assert "ordered better than they are scaled" in text
+    assert "under-fits" in text                      # train slope 0.5
+    assert "(80 mL) lies above the largest training label (40 mL)" in text
+    assert "would score about 0.54" in text
+    # A model that reproduces its labels: no under-fit, no extrapolation line.
+    exact = frame.assign(predicted_ml=frame["registered_ml"]).iloc[[0, 1, 2, 3, 4, 5, 6, 7]]
+    text = ev.calibration_reading(ev.volume_calibration(exact))
+    assert "under-fits" not in text and "extrapolation" not in text
+    assert "generalisation" in text
+    assert ev.calibration_reading(ev.volume_calibration(exact), dataset="us") == ""

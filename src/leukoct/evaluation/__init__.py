@@ -16,7 +16,7 @@ with the masks it points at, into the numbers behind
   :func:`manual_agreement`;
 * **Figure S3** (agreement by infarct volume): :func:`infarct_agreement`;
 * the **error budget** of the digital twin (beyond the paper):
-  :func:`twin_error_budget`;
+  :func:`twin_error_budget`, and why a volume CCC is low: :func:`volume_calibration`;
 * the reproduced values beside the published ones: :func:`published_values`,
   :func:`compare_with_paper`.
 
@@ -68,7 +68,13 @@ from leukoct.evaluation._common import (
     VENDOR_LABELS,
     format_estimate,
 )
-from leukoct.evaluation.budget import ERROR_BUDGET, twin_error_budget
+from leukoct.evaluation.budget import (
+    CALIBRATION_REFERENCES,
+    ERROR_BUDGET,
+    calibration_reading,
+    twin_error_budget,
+    volume_calibration,
+)
 from leukoct.evaluation.figures import (
     FIGURE2_PANELS,
     Figure3Data,
@@ -108,12 +114,14 @@ from leukoct.volumes import read_volumes
 
 __all__ = [
     "VENDOR_LABELS", "MISSING", "PREDICTED", "COMPARISONS", "VALUE_COLUMNS", "OVERLAP_COLUMNS",
-    "FIGURE2_PANELS", "ERROR_BUDGET",
+    "FIGURE2_PANELS", "ERROR_BUDGET", "CALIBRATION_REFERENCES",
     "PerformanceTable", "Figure3Data", "Figure4Data", "FigureS1Data", "ManualAgreement",
     "read_volumes", "mask_sources", "subject_overlaps", "evaluation_frame",
     "OVERLAP_GROUPS", "overlaps_path", "write_overlaps", "read_overlaps", "study_frame",
     "table2", "table_s2", "infarct_agreement", "figure2_cases", "figure3_data",
     "fazekas_summary", "fazekas_correlation", "figure4_data", "figure_s1_data",
-    "manual_agreement", "twin_error_budget", "published_values", "compare_with_paper", "side_by_side",
+    "manual_agreement", "twin_error_budget", "volume_calibration", "calibration_reading",
+    "published_values",
+    "compare_with_paper", "side_by_side",
     "format_estimate",
 ]
