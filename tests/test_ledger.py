@@ -467,11 +467,19 @@ def test_markdown_page(claims: pd.DataFrame) -> None:
                              pd.concat([found, odd], ignore_index=True))
     headings = re.findall(r"^(#+) (.*)$", page, flags=re.MULTILINE)
     assert headings[0] == ("#", "Claims ledger")
-    assert [len(h) for h, _ in headings[1:]] == [2] * (len(headings) - 1)   # no level skipped
+    levels = [len(h) for h, _ in headings]
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:]))          # no level skipped
     assert ("##", "The paper's internal inconsistencies") in headings
     assert f"- **{L.NOT_PRODUCED}**: 90." in page
-    assert page.count("```{raw} html") == 1 and "<table" in page
-    assert page.count("<tr") == len(claims) + 1                        # header + one per claim
+    # One table per status that has claims, headed by its count.
+    sections = [t for h, t in headings if h == "###"]
+    assert sections == ["Not produced in this run (90)", "Not reproducible from these data (2)",
+                        "Not a result (2)"]
+    assert page.count("```{raw} html") == len(sections)
+    assert page.count("<tr") == len(claims) + len(sections)              # headers + claims
+    # The location travels under the quantity, escaped.
+    first = claims.iloc[0]
+    assert f"{first['quantity']}<br><small>{first['location']}" in page
     outside = page.split("```")[0] + page.split("```")[-1]
     assert "{role}" not in outside and r"\{role\}" in outside and r"\$5" in outside
     assert r"\*more\*" in outside

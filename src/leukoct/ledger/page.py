@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
@@ -34,6 +35,26 @@ def _signed(difference: float) -> str:
     return f"{difference:+.4f}".rstrip("0").rstrip(".")
 
 
+def _claims_html(rows: pd.DataFrame) -> str:
+    """Claims as a compact HTML table: the quantity carries its location and note
+    in small type, so a laptop screen shows the numbers side by side."""
+
+    def cell(value: object) -> str:
+        return "" if _missing(value) else html.escape(str(value))
+
+    body = []
+    for row in rows.itertuples(index=False):
+        where = " · ".join(v for v in (cell(row.location), cell(row.note)) if v)
+        claim = cell(row.quantity) + (f"<br><small>{where}</small>" if where else "")
+        cells = [cell(row.claim_id), claim, cell(row.published), cell(row.reproduced),
+                 cell(_signed(row.difference))]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("claim", "quantity", "published", "reproduced",
+                                              "difference"))
+    return ('<table class="leukoct-table leukoct-ledger">\n<thead><tr>' + head
+            + "</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
+
+
 def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
     """The book's "Claims ledger" page (MyST Markdown).
 
@@ -48,9 +69,9 @@ def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
     -------
     str
         ``# Claims ledger``: an introduction, the count of claims per status,
-        the ledger as an HTML table (``{raw} html``, as the artefacts page
-        embeds tables) and ``## The paper's internal inconsistencies``, each
-        stated once with the claims it concerns.
+        ``## Claims`` with one compact HTML table per status (``{raw} html``,
+        as the artefacts page embeds tables) and ``## The paper's internal
+        inconsistencies``, each stated once with the claims it concerns.
     """
     _require(table, LEDGER_COLUMNS, "table (ledger_table)")
     _require(inconsistencies, ["claim_id", "consistency"], "inconsistencies")
@@ -75,12 +96,19 @@ def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
     for status, meaning in STATUSES.items():
         lines.append(f"- **{_text(status)}**: {int(counts.get(status, 0))}. "
                      f"{_text(meaning[:1].upper() + meaning[1:])}.")
-    shown = table.assign(difference=table["difference"].map(_signed))
-    html = shown.to_html(index=False, escape=True, border=0, na_rep="",
-                         classes=["leukoct-table", "leukoct-ledger"]).strip()
-    fence = "````" if "```" in html else "```"
-    lines += ["", "## Claims", "", f"{fence}{{raw}} html", html, fence, "",
-              "## The paper's internal inconsistencies", ""]
+    lines += ["", "## Claims", "",
+              "One table per status, strongest agreement first (the page's contents, on "
+              "the right, jump to each). Under each quantity, in small type: where the "
+              "paper states it, and the run's note.", ""]
+    for status in STATUSES:
+        rows = table[table["status"] == status]
+        if rows.empty:
+            continue
+        block = _claims_html(rows)
+        fence = "````" if "```" in block else "```"
+        lines += [f"### {_text(status[:1].upper() + status[1:])} ({len(rows)})", "",
+                  f"{fence}{{raw}} html", block, fence, ""]
+    lines += ["## The paper's internal inconsistencies", ""]
     if len(inconsistencies):
         lines.append("Numbers the paper prints differently in different places, or that do "
                      "not add up; each is kept as printed in the claims above.")
