@@ -45,9 +45,13 @@ def test_the_scan_makes_small_lesions_fainter_than_their_tissue(ci_study: Path) 
             continue
         ring = ndimage.binary_dilation(lesion, iterations=2) & ~lesion & (ct > 15) & (ct < 45)
         measured = ct[ring].mean() - ct[lesion].mean()
-        seen.append((truth.at[sid, "la_volume_ml"], measured, truth.at[sid, "ct_la_contrast_hu"]))
+        # The lesion mean's own noise: a 69-voxel lesion (1.4 mL) reads its drop
+        # to +-0.4 HU at 3.6 HU of noise, and more where the noise is correlated.
+        margin = 1.0 + 3 * truth.at[sid, "ct_noise_sd"] / np.sqrt(lesion.sum())
+        seen.append((truth.at[sid, "la_volume_ml"], measured, truth.at[sid, "ct_la_contrast_hu"],
+                     margin))
     assert len(seen) >= 5
-    volume, measured, tissue = map(np.array, zip(*seen))
-    assert np.all(measured > 1.0) and np.all(measured < tissue + 1.0)
+    volume, measured, tissue, margin = map(np.array, zip(*seen))
+    assert np.all(measured > 1.0) and np.all(measured < tissue + margin)
     small, large = volume <= np.median(volume), volume > np.median(volume)
     assert (measured / tissue)[small].mean() < (measured / tissue)[large].mean() + 0.05
