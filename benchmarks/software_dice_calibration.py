@@ -29,9 +29,10 @@ import argparse
 
 import numpy as np
 
+from leukoct.metrics import dice
 from leukoct.twin.anatomy import make_anatomy
 from leukoct.twin.atlas import load_atlas
-from leukoct.twin.lesions import dice, grow_la, perturbed_copy
+from leukoct.twin.lesions import grow_la, perturbed_copy
 
 #: Seed 002, Results: inter-rater DSC of 5 research assistants on 135 FLAIR images.
 INTER_RATER_DICE = 0.744
@@ -59,7 +60,7 @@ def agreement(fields: list, d_a: float, d_b: float, seed: int, repeats: int = 2)
         for _ in range(repeats):
             a, _ = perturbed_copy(field, rng, d_a, 1.0)
             b, _ = perturbed_copy(field, rng, d_b, 1.0)
-            values.append(dice(a, b))
+            values.append(dice(a, b, empty=1.0))
     return float(np.mean(values))
 
 

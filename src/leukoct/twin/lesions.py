@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from leukoct.metrics import dice
 from leukoct.twin.anatomy import Anatomy
 
 
@@ -47,12 +48,6 @@ def volume_preserving_mask(fraction: np.ndarray, volume_ml: float, voxel_ml: flo
     """
     n = int(round(volume_ml / voxel_ml))
     return top_n(np.where(fraction > 0.02, fraction, -np.inf), n)
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice similarity of two boolean masks (1 when both are empty)."""
-    total = int(a.sum()) + int(b.sum())
-    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
 
 
 @dataclass
@@ -120,11 +115,11 @@ def perturbed_copy(field: LesionField, rng: np.random.Generator, target_dice: fl
     spread = float(field.score[finite].std()) if finite.any() else 1.0
     lo, hi = 0.0, 4.0 * spread
     best, best_d = top_n(field.score, n), 0.0
-    best_d = dice(best, truth)
+    best_d = dice(best, truth, empty=1.0)
     for _ in range(12):
         amp = 0.5 * (lo + hi)
         candidate = top_n(field.score + amp * noise, n)
-        d = dice(candidate, truth)
+        d = dice(candidate, truth, empty=1.0)
         if abs(d - target_dice) < abs(best_d - target_dice):
             best, best_d = candidate, d
         if d > target_dice:

@@ -34,6 +34,7 @@ from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
 from leukoct.manifest import write_manifest
+from leukoct.metrics import dice
 from leukoct.schema import CHECKSUM_OF, COLUMNS, PAIRED_COHORTS
 from leukoct.twin import ct as ctsim
 from leukoct.twin import flair as flairsim
@@ -42,7 +43,7 @@ from leukoct.twin.anatomy import Anatomy, PlaneWaves, make_anatomy
 from leukoct.twin.atlas import load_atlas
 from leukoct.twin.clinical import draw_cohort_tables
 from leukoct.twin.geometry import Grid, resample, rigid
-from leukoct.twin.lesions import blob, dice, grow_la, perturbed_copy, volume_preserving_mask
+from leukoct.twin.lesions import blob, grow_la, perturbed_copy, volume_preserving_mask
 from leukoct.twin.nifti import write_nifti_gz
 from leukoct.twin.settings import TwinSettings
 
@@ -228,7 +229,7 @@ def simulate_subject(task: dict[str, Any]) -> dict[str, Any]:
         manual_ct = volume_preserving_mask(
             resample(manual.astype(np.float32), anat.affine, grid, head_from_ct, n_sub=n_sub),
             float(manual.sum() * anat.voxel_ml), ct_voxel_ml)[:, :, keep]
-        truth["manual_dice_ct"] = dice(manual_ct, lesion_ct)
+        truth["manual_dice_ct"] = dice(manual_ct, lesion_ct, empty=1.0)
         files["manual_mask_path"] = _write(out, "images", f"{sid}_manual.nii.gz",
                                            manual_ct.astype(np.uint8), ct_affine)
 
@@ -279,7 +280,7 @@ def _simulate_flair(task: dict[str, Any], row: dict[str, Any], anat: Any, findin
         "flair_from_ct_affine": " ".join(f"{v:.6f}" for v in flair_from_ct[:3].ravel()),
         "la_volume_flair_ml": float(lesion.sum() * voxel_ml),
         "wmh_software_ml": float(wmh.sum() * voxel_ml),
-        "wmh_software_dice": dice(wmh, lesion),
+        "wmh_software_dice": dice(wmh, lesion, empty=1.0),
     })
     files = {"flair_path": _write(out, "images", f"{sid}_flair.nii.gz", image, grid.affine),
              "wmh_mask_path": _write(out, "images", f"{sid}_wmh.nii.gz", wmh.astype(np.uint8),
