@@ -37,7 +37,6 @@ mean "undefined" (both masks empty, see :func:`dice`) and are counted as
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -875,8 +874,9 @@ def infarct_group(volume_ml: ArrayLike, threshold: float = 10.0) -> pd.Series:
     -------
     pandas.Series
         Categorical with categories ``["≤10 mL", ">10 mL"]`` in that order.
-        Missing volumes stay missing (NaN); a :class:`UserWarning` says how
-        many, and :func:`agreement` reports them in a ``"(missing)"`` column.
+        Missing volumes stay missing (NaN), never silently put in a group: the
+        caller reports them (:func:`agreement` in a ``"(missing)"`` column,
+        :func:`leukoct.evaluation.infarct_agreement` in its footnotes).
 
     Raises
     ------
@@ -901,9 +901,4 @@ def infarct_group(volume_ml: ArrayLike, threshold: float = 10.0) -> pd.Series:
                          f"{where}; volumes are in mL and cannot be negative")
     low, high = f"≤{threshold:g} mL", f">{threshold:g} mL"
     labels = np.where(np.isnan(vol), None, np.where(vol > threshold, high, low))
-    out = pd.Series(pd.Categorical(labels, categories=[low, high]), index=index, name=name)
-    n_missing = int(np.isnan(vol).sum())
-    if n_missing:
-        warnings.warn(f"{n_missing} of {vol.size} infarct volume(s) missing: their group is "
-                      "left missing (NaN)", UserWarning, stacklevel=2)
-    return out
+    return pd.Series(pd.Categorical(labels, categories=[low, high]), index=index, name=name)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -324,9 +323,8 @@ def infarct_agreement(frame: pd.DataFrame, *, dataset: str = "external",
     chosen = frame.loc[frame["dataset"] == dataset].copy()
     if chosen.empty:
         raise ValueError(f"no subject of dataset {dataset!r} in the frame")
-    with warnings.catch_warnings():  # missing volumes are footnoted by _performance
-        warnings.simplefilter("ignore", UserWarning)
-        chosen["infarct_group"] = metrics.infarct_group(chosen["infarct_volume_ml"], threshold)
+    # Missing volumes stay NaN here; _performance footnotes them.
+    chosen["infarct_group"] = metrics.infarct_group(chosen["infarct_volume_ml"], threshold)
     order = list(chosen["infarct_group"].cat.categories)
     return _performance(chosen, by="infarct_group", order=order, labels={}, all_label="All",
                         group_words="Infarct volume", dice_column=dice_column,
