@@ -400,12 +400,12 @@ def test_agreement_table2_layout_and_order():
     frame = _cohort()
     table = agreement(frame, "la_pred_ml", "la_ct_ml", by="ct_vendor", dice="dice",
                       order=["SIEMENS", "GE", "PHILIPS", "CANON"])
-    assert list(table.columns) == ["All", "SIEMENS", "GE", "PHILIPS", "CANON", "(missing)"]
+    assert list(table.columns) == ["All", "SIEMENS", "GE", "PHILIPS", "CANON", "missing"]
     assert list(table.index) == list(metrics.AGREEMENT_ROWS)
     assert table.loc["n"].tolist() == [27, 10, 8, 6, 2, 1]
     # n < 3: NaN metrics, not an exception; n recorded
     assert np.isnan(table.loc[["r2", "ccc", "dice"], "CANON"].astype(float)).all()
-    assert np.isnan(table.loc["ccc", "(missing)"])
+    assert np.isnan(table.loc["ccc", "missing"])
     # Each column equals the direct computation on its rows.
     ge = frame[frame.ct_vendor == "GE"]
     ccc = lins_ccc(ge.la_pred_ml, ge.la_ct_ml)
@@ -423,7 +423,7 @@ def test_agreement_table2_layout_and_order():
 def test_agreement_default_order_and_absent_groups():
     frame = _cohort()
     table = agreement(frame, "la_pred_ml", "la_ct_ml", by="ct_vendor")
-    assert list(table.columns) == ["All", "GE", "SIEMENS", "PHILIPS", "CANON", "(missing)"]
+    assert list(table.columns) == ["All", "GE", "SIEMENS", "PHILIPS", "CANON", "missing"]
     assert not any(row.startswith("dice") for row in table.index)
     listed = agreement(frame.dropna(subset=["ct_vendor"]), "la_pred_ml", "la_ct_ml",
                        by="ct_vendor", order=["TOSHIBA", "GE"])

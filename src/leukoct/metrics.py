@@ -70,7 +70,7 @@ NanPolicy = Literal["raise", "omit", "propagate"]
 #: Column label of the whole sample in :func:`agreement`.
 ALL = "All"
 #: Column label of the rows whose group is missing in :func:`agreement`.
-MISSING_GROUP = "(missing)"
+MISSING_GROUP = "missing"
 
 ArrayLike = npt.ArrayLike
 
@@ -809,7 +809,7 @@ def agreement(frame: pd.DataFrame, pred: str, ref: str, by: str | None = None,
     pandas.DataFrame
         Rows (or columns when ``wide=False``) are :data:`AGREEMENT_ROWS`.
         Subjects whose group is missing count in ``"All"`` and get their own
-        column ``"(missing)"``, so that none disappears from the table.
+        column ``"missing"``, so that none disappears from the table.
 
     References
     ----------
@@ -875,7 +875,7 @@ def infarct_group(volume_ml: ArrayLike, threshold: float = 10.0) -> pd.Series:
     pandas.Series
         Categorical with categories ``["≤10 mL", ">10 mL"]`` in that order.
         Missing volumes stay missing (NaN), never silently put in a group: the
-        caller reports them (:func:`agreement` in a ``"(missing)"`` column,
+        caller reports them (:func:`agreement` in a ``"missing"`` column,
         :func:`leukoct.evaluation.infarct_agreement` in its footnotes).
 
     Raises

@@ -8,12 +8,14 @@ from typing import Any
 import pandas as pd
 
 from leukoct.messages import id_list
+from leukoct.metrics import MISSING_GROUP
 
 #: Display names of the canonical CT vendors, in the paper's order (Table 2).
 VENDOR_LABELS: dict[str, str] = {"SIEMENS": "Siemens", "GE": "GE", "PHILIPS": "Philips",
                                  "CANON": "Toshiba/Canon"}
-#: Label of the column of subjects whose group (vendor, infarct group) is unknown.
-MISSING = "missing"
+#: Label of the column of subjects whose group (vendor, infarct group) is unknown:
+#: the one :func:`leukoct.metrics.agreement` gives them.
+MISSING = MISSING_GROUP
 #: Column name of the predicted LA volume in the volumes table.
 PREDICTED = "predicted_ml"
 #: The paper's two volume comparisons: key -> (reference column, row label of Table 2).

@@ -119,7 +119,7 @@ def _performance(frame: pd.DataFrame, *, by: str | None, order: Sequence[Any],
                                    order=[g for g in groups if g != MISSING],
                                    confidence=confidence, min_n=min_n, nan_policy="raise",
                                    r2_method=r2_method, wide=False)
-        result = result.rename(index={metrics.MISSING_GROUP: MISSING}).reindex(columns)
+        result = result.reindex(columns)
         n = result["n"].fillna(0).astype(int)
         cells: dict[str, dict[Any, str]] = {"n": {}, "r²": {}, "CCC": {}}
         for g in columns:
