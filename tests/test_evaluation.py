@@ -570,7 +570,7 @@ def test_calibration_reading_says_what_bounds_the_agreement():
     assert "slope of predicted on registered volume is 0.50" in text
     assert "ordered better than they are scaled" in text
     assert "under-fits" in text                      # train slope 0.5
-    assert "(80 mL) lies above the largest training label (40 mL)" in text
+    assert "(80 mL) lies above the largest training label (40 mL): cases above" in text
     assert "would score about 0.54" in text
     # A model that reproduces its labels: no under-fit, no extrapolation line.
     exact = frame.assign(predicted_ml=frame["registered_ml"]).iloc[[0, 1, 2, 3, 4, 5, 6, 7]]

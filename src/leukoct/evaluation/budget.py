@@ -218,7 +218,7 @@ def calibration_reading(calibration: pd.DataFrame, budget: pd.DataFrame | None =
         if above:
             lines.append(f"* The largest {dataset} pseudo-label ({ext['reference_max_ml']:.0f} mL) "
                          f"lies above the largest training label ({fit['reference_max_ml']:.0f} "
-                         "mL): those cases are extrapolation.")
+                         "mL): cases above that are extrapolation.")
     if budget is not None:
         hit = budget[(budget["dataset"] == dataset)
                      & (budget["comparison"] == ERROR_BUDGET[0][0])]
