@@ -4,6 +4,7 @@ papermill with parameters overridden."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -25,6 +26,23 @@ def test_notebook_has_a_parameters_cell_and_no_hard_coded_paths(path: Path) -> N
         if cell.cell_type == "code":
             assert "build/" not in cell.source and "/work/" not in cell.source
             assert not cell.get("outputs"), "notebooks are committed without outputs"
+
+
+#: Inline or display TeX in Markdown: ``$x$`` or ``$$``.  An escaped ``\$`` is text.
+_TEX = re.compile(r"(?<![\\$])\$[^$\s][^$\n]*\$|\$\$")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_prose_has_no_tex(path: Path) -> None:
+    # One formula anywhere makes myst-nb load MathJax from a CDN on *every* page
+    # of the book, which then fails offline (the full-run test checks the built
+    # pages; this says which cell at once).  Write C<sub>b</sub>, r², ρ instead.
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            found = _TEX.findall(cell.source)
+            assert not found, (f"cell {index} writes TeX {found[:2]}: use Unicode or HTML "
+                               "(<sub>, <sup>), the book renders offline without MathJax")
 
 
 def _kernel() -> str:
