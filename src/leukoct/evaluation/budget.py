@@ -31,6 +31,15 @@ ERROR_BUDGET: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def _require_twin(frame: pd.DataFrame, columns: list[str], what: str, purpose: str,
+                  needs: str) -> None:
+    """The columns a twin-only analysis reads, and a true volume to read in them."""
+    _require(frame, columns, what)
+    if frame["true_ml"].isna().all():
+        raise ValueError(f"no true LA volume in the frame: {purpose} needs the digital "
+                         f"twin's truth ({needs})")
+
+
 def twin_error_budget(frame: pd.DataFrame, *,
                       datasets: Sequence[str] = ("internal", "external"),
                       confidence: float = 0.95) -> pd.DataFrame:
@@ -62,13 +71,11 @@ def twin_error_budget(frame: pd.DataFrame, *,
     ValueError
         If the frame has no true volume (not a twin study).
     """
-    _require(frame, ["dataset", "subject_id", PREDICTED, "registered_ml", "true_ml",
-                     "dice_label_vs_truth", "dice_vs_label", "dice_vs_truth",
-                     *(v[0] for v in _MASKS.values())],
-             "frame (evaluation_frame with overlaps computed with truth_path)")
-    if frame["true_ml"].isna().all():
-        raise ValueError("no true LA volume in the frame: the error budget needs the digital "
-                         "twin's truth (true_ml and truth masks)")
+    _require_twin(frame, ["dataset", "subject_id", PREDICTED, "registered_ml", "true_ml",
+                          "dice_label_vs_truth", "dice_vs_label", "dice_vs_truth",
+                          *(v[0] for v in _MASKS.values())],
+                  "frame (evaluation_frame with overlaps computed with truth_path)",
+                  "the error budget", "true_ml and truth masks")
     rows = []
     for dataset in datasets:
         sub = frame.loc[frame["dataset"] == dataset]
@@ -135,11 +142,9 @@ def volume_calibration(frame: pd.DataFrame, *,
     ValueError
         If the frame has no true volume (not a twin study).
     """
-    _require(frame, ["dataset", PREDICTED, "registered_ml", "true_ml"],
-             "frame (evaluation_frame of a twin study)")
-    if frame["true_ml"].isna().all():
-        raise ValueError("no true LA volume in the frame: the calibration against the truth "
-                         "needs the digital twin's truth (true_ml)")
+    _require_twin(frame, ["dataset", PREDICTED, "registered_ml", "true_ml"],
+                  "frame (evaluation_frame of a twin study)", "the calibration against the truth",
+                  "true_ml")
     rows = []
     for dataset in datasets:
         sub = frame.loc[frame["dataset"] == dataset]
