@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from leukoct.artefacts import save_table
 from leukoct.book import (
+    STUDY_PART,
     artefact_registry,
     artefacts_markdown,
     assemble_book,
     chapter_notebooks,
-    keep_chapters,
+    chapter_notebooks_of,
+    study_toc,
 )
 from leukoct.config import load_profile
 from leukoct.steps import STEPS, study_steps
@@ -53,21 +56,27 @@ def test_produced_table_is_shown_with_its_provenance(tmp_path: Path) -> None:
     assert "/o" not in page
 
 
-def test_chapters_come_from_the_table_of_contents() -> None:
-    assert chapter_notebooks(ROOT / "book")[0] == "00_data"
+def test_study_chapters_are_written_from_the_steps_table() -> None:
+    toc = {"root": "index", "parts": [{"caption": "reference", "chapters": [{"file": "running"}]}]}
+    steps = [s for s in STEPS if not s.twin_only]
+    written = study_toc(toc, steps)
+    assert written["parts"][0] == {"caption": STUDY_PART, "chapters": [
+        {"file": f"chapters/{s.stem}"} for s in steps]}
+    assert written["parts"][1:] == toc["parts"]
+    assert chapter_notebooks_of(written) == [s.stem for s in steps]
+    assert len(toc["parts"]) == 1, "input untouched"
 
 
-def test_keep_chapters_drops_entries_and_empty_parts() -> None:
-    toc = {"root": "index", "parts": [
-        {"caption": "steps", "chapters": [{"file": "chapters/00_data"},
-                                          {"file": "chapters/01_twin"}]},
-        {"caption": "only twin", "chapters": [{"file": "chapters/01_twin"}]},
-        {"caption": "reference", "chapters": [{"file": "running"}]}]}
-    kept = keep_chapters(toc, {"00_data"})
-    assert kept["parts"] == [
-        {"caption": "steps", "chapters": [{"file": "chapters/00_data"}]},
-        {"caption": "reference", "chapters": [{"file": "running"}]}]
-    assert toc["parts"][0]["chapters"][1] == {"file": "chapters/01_twin"}, "input untouched"
+def test_hand_listed_chapters_are_refused() -> None:
+    toc = {"root": "index", "parts": [{"caption": "x", "chapters": [{"file": "chapters/00_data"}]}]}
+    with pytest.raises(ValueError, match="remove them"):
+        study_toc(toc, list(STEPS))
+
+
+def test_the_book_source_lists_no_chapter_by_hand() -> None:
+    # Chapters come from leukoct.steps.STEPS (study_toc); a hand-written entry
+    # would make the book's order a second table to keep in step.
+    assert chapter_notebooks(ROOT / "book") == []
 
 
 def _profile_in(tmp_path: Path, name: str):

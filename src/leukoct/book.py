@@ -31,7 +31,7 @@ from leukoct.config import Profile, load_profile
 from leukoct.dictionary import data_dictionary_markdown
 from leukoct.manifest_views import profile_views
 from leukoct.provenance import read_sidecar
-from leukoct.steps import STEPS, study_steps
+from leukoct.steps import Step, study_steps
 
 BOOK_SOURCE = "book"
 #: Files and folders of ``book/`` that are never copied to the stage.
@@ -61,9 +61,13 @@ def artefact_registry() -> list[Artefact]:
     return [Artefact(**item) for item in raw]
 
 
-def chapter_notebooks(book_source: Path) -> list[str]:
-    """Notebook stems listed as ``chapters/<stem>`` in ``_toc.yml``, in order."""
-    toc = yaml.safe_load((book_source / "_toc.yml").read_text(encoding="utf-8"))
+def chapter_notebooks(book: Path) -> list[str]:
+    """Notebook stems listed as ``chapters/<stem>`` in a book's ``_toc.yml``, in order."""
+    return chapter_notebooks_of(yaml.safe_load((book / "_toc.yml").read_text(encoding="utf-8")))
+
+
+def chapter_notebooks_of(toc: dict) -> list[str]:
+    """Notebook stems listed as ``chapters/<stem>`` in a parsed table of contents."""
     stems: list[str] = []
 
     def walk(node: object) -> None:
@@ -81,28 +85,22 @@ def chapter_notebooks(book_source: Path) -> list[str]:
     return stems
 
 
-def keep_chapters(toc: dict, keep: set[str]) -> dict:
-    """A copy of a parsed ``_toc.yml`` without the ``chapters/<stem>`` entries
-    whose stem is not in ``keep`` (parts left empty are dropped)."""
+#: Caption of the table of contents' first part: the study's chapters.
+STUDY_PART = "The study, step by step"
 
-    def walk(node: object) -> object:
-        if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            items = []
-            for item in node:
-                entry = item.get("file") if isinstance(item, dict) else None
-                if isinstance(entry, str) and entry.startswith("chapters/") \
-                        and entry.removeprefix("chapters/") not in keep:
-                    continue
-                item = walk(item)
-                if isinstance(item, dict) and item.get("chapters") == []:
-                    continue
-                items.append(item)
-            return items
-        return node
 
-    return walk(toc)  # type: ignore[return-value]
+def study_toc(toc: dict, steps: list[Step]) -> dict:
+    """A parsed ``_toc.yml`` with the study's chapters put first, one per step.
+
+    ``book/_toc.yml`` lists the hand-written and generated pages only; the
+    chapters come from :data:`leukoct.steps.STEPS` (the steps a run executed,
+    in study order), so the book's order and the workflow's are one table.
+    """
+    if chapter_notebooks_of(toc):
+        raise ValueError("book/_toc.yml lists chapters/...: remove them; the study's chapters "
+                         "are written from leukoct.steps.STEPS when the book is assembled")
+    part = {"caption": STUDY_PART, "chapters": [{"file": f"chapters/{s.stem}"} for s in steps]}
+    return {**toc, "parts": [part, *toc.get("parts", [])]}
 
 
 #: Parameters every step receives (paths and machine settings), left out of
@@ -344,15 +342,10 @@ def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
     executed = profile.outputs.root / "notebooks"
     chapters = stage / "chapters"
     chapters.mkdir(exist_ok=True)
-    known = {s.stem for s in STEPS}
-    unknown = [stem for stem in chapter_notebooks(source) if stem not in known]
-    if unknown:
-        raise ValueError(f"{source / '_toc.yml'} lists chapters that are no study step: "
-                         f"{', '.join(unknown)}; add them to leukoct.steps.STEPS")
     # A run renders the chapters of the steps it executed (real data skip
     # the twin's chapter).
-    run = {s.stem for s in study_steps(profile)}
-    toc = keep_chapters(yaml.safe_load((source / "_toc.yml").read_text(encoding="utf-8")), run)
+    toc = study_toc(yaml.safe_load((source / "_toc.yml").read_text(encoding="utf-8")),
+                    study_steps(profile))
     (stage / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     for stem in chapter_notebooks(stage):
         notebook = executed / f"{stem}.ipynb"

@@ -18,6 +18,7 @@ from leukoct import segmentation as seg
 from leukoct.config import Profile
 from leukoct.manifest import load_manifest
 from leukoct.registration import PSEUDOLABEL_FILE
+from leukoct.run import Run
 from leukoct.volumes import volume_table
 
 #: Curation groups predicted, one workflow job each.
@@ -42,7 +43,8 @@ def folders(profile: Profile) -> seg.NnunetFolders:
 
 
 def curated_path(profile: Profile) -> Path:
-    return profile.step_dir("curation") / "curated.csv"
+    """The curated cohort (:attr:`leukoct.run.Run.curated`)."""
+    return Run(profile).curated
 
 
 def label_path(profile: Profile, subject_id: str) -> Path:
@@ -88,17 +90,18 @@ def checkpoint_path(profile: Profile) -> Path:
 
 
 def predictions_dir(profile: Profile, group: str) -> Path:
-    return profile.step_dir("inference") / group
+    """One group's predicted masks (:meth:`leukoct.run.Run.predictions_dir`)."""
+    return Run(profile).predictions_dir(group)
 
 
 def predictions_path(profile: Profile, group: str) -> Path:
     """One group's predictions table."""
-    return predictions_dir(profile, group) / "predictions.csv"
+    return Run(profile).predictions(group)
 
 
 def volumes_path(profile: Profile) -> Path:
     """The volumes table: the inference step's output."""
-    return profile.step_dir("inference") / "volumes.csv"
+    return Run(profile).volumes
 
 
 def predict_group(profile: Profile, group: str) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from leukoct.registration import (
     flag_registration_errors,
     register_pair,
 )
+from leukoct.run import Run
 
 #: Profile knobs of the step that are not registration settings.
 _STEP_ONLY = {"examples", "missing_flair"}
@@ -68,17 +69,17 @@ def step_dir(profile: Profile) -> Path:
 
 def subject_dir(profile: Profile, subject_id: str) -> Path:
     """One subject's folder (transforms, probability map, pseudo-label, QC)."""
-    return step_dir(profile) / "subjects" / subject_id
+    return Run(profile).registration_subject(subject_id)
 
 
 def cascade_path(profile: Profile) -> Path:
     """The pre-QC exclusion cascade that lists who is registered."""
-    return profile.step_dir("curation") / "cascade.csv"
+    return Run(profile).cascade
 
 
 def qc_path(profile: Profile) -> Path:
     """The batch QC table with the registration-error flags."""
-    return step_dir(profile) / "qc.csv"
+    return Run(profile).qc
 
 
 class RegistrationInputError(LeukoctError, LookupError):

@@ -24,6 +24,7 @@ from leukoct.evaluation._common import (
     _require,
 )
 from leukoct.images import Volume, load_volume, mask_volume_ml
+from leukoct.run import Run
 from leukoct.schema import CLINICAL_COHORTS
 from leukoct.volumes import read_volumes
 
@@ -237,7 +238,7 @@ OVERLAP_GROUPS: tuple[str, ...] = ("development", "external")
 
 def overlaps_path(profile: Profile) -> Path:
     """The workflow's per-subject overlap table, ``<outputs>/evaluation/overlaps.csv``."""
-    return profile.step_dir("evaluation") / "overlaps.csv"
+    return Run(profile).overlaps
 
 
 def write_overlaps(profile: Profile) -> pd.DataFrame:

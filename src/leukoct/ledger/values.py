@@ -31,6 +31,7 @@ from leukoct.ledger._common import (
     _row,
 )
 from leukoct.messages import id_list
+from leukoct.run import Run
 
 if TYPE_CHECKING:
     from leukoct.clinical import FigureS4Data, RegressionTable, Table3Result
@@ -464,7 +465,7 @@ def values_folder(profile: Profile, notebook: str) -> Path:
     """
     if not _NAME.match(notebook):
         raise ValueError(f"notebook must be a plain name such as 09_clinical, not {notebook!r}")
-    folder = profile.outputs.root / "values" / notebook
+    folder = Run(profile).values(notebook)
     if folder.is_dir():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

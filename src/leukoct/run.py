@@ -1,0 +1,183 @@
+"""Where every file of a study run lives: one property per artefact.
+
+A run is one profile's outputs (``outputs.root``).  The workflow, the
+command line and the notebooks all find a run's files here, so a file is
+named in one place: ``Run(profile).curated`` is the curated cohort whoever
+asks, and renaming it is a one-line change.  The study's folders are named
+after its steps (``<root>/<step>/``, :meth:`leukoct.config.Profile.step_dir`);
+nnU-Net's own layout below the training folder stays nnU-Net's
+(:class:`leukoct.segmentation.NnunetFolders`).
+
+How a setting travels and how to add a step: ``docs/backbone.md``.
+
+Examples
+--------
+>>> from leukoct.config import load_profile
+>>> run = Run(load_profile("ci"))
+>>> run.curated.relative_to(run.root).as_posix()
+'curation/curated.csv'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from leukoct.config import Profile
+
+#: The file a step writes under ``<run>/<step>/`` -> (step, file name).
+_STEP_FILES: dict[str, tuple[str, str]] = {
+    "counts": ("data", "cohort_counts.csv"),
+    "twin_table1": ("twin", "table1_side_by_side.csv"),
+    "cascade": ("curation", "cascade.csv"),
+    "curated": ("curation", "curated.csv"),
+    "image_checks": ("curation", "image_checks.csv"),
+    "qc": ("registration", "qc.csv"),
+    "volumes": ("inference", "volumes.csv"),
+    "overlaps": ("evaluation", "overlaps.csv"),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """The files of one run of ``profile``.
+
+    Parameters
+    ----------
+    profile
+        A loaded profile (:func:`leukoct.config.load_profile`); its paths are
+        absolute, so every path here is too.
+    """
+
+    profile: Profile
+
+    # -- the run's folders -------------------------------------------------
+    @property
+    def root(self) -> Path:
+        """The run's working folder (the profile's ``outputs.root``)."""
+        return self.profile.outputs.root
+
+    def step_dir(self, step: str) -> Path:
+        """One study step's output folder."""
+        return self.profile.step_dir(step)
+
+    @property
+    def figures(self) -> Path:
+        """The paper's figures and tables (PNG+PDF, CSV+HTML, provenance)."""
+        return self.profile.outputs.figures
+
+    @property
+    def executed(self) -> Path:
+        """Folder of the executed notebooks (the book's chapters)."""
+        return self.root / "notebooks"
+
+    def notebook(self, stem: str) -> Path:
+        """One executed notebook."""
+        return self.executed / f"{stem}.ipynb"
+
+    @property
+    def logs(self) -> Path:
+        """Folder of every job's log."""
+        return self.root / "logs"
+
+    def values(self, stem: str) -> Path:
+        """The folder where chapter ``stem`` saves the values the claims ledger reads."""
+        return self.root / "values" / stem
+
+    @property
+    def views(self) -> Path:
+        """Folder of the manifest views (:mod:`leukoct.manifest_views`)."""
+        from leukoct.manifest_views import views_folder
+
+        return views_folder(self.root)
+
+    def view(self, name: str) -> Path:
+        """The digest file of one manifest view."""
+        return self.views / f"{name}.json"
+
+    # -- the data ------------------------------------------------------------
+    @property
+    def manifest(self) -> Path:
+        """The manifest CSV (the twin writes it; real data bring it)."""
+        return self.profile.manifest
+
+    @property
+    def truth_dir(self) -> Path:
+        """The twin's truth: per-subject lesion maps and geometry (twin runs only)."""
+        return self.manifest.parent / "truth"
+
+    @property
+    def truth(self) -> Path:
+        """The twin's per-subject truth table (twin runs only)."""
+        return self.truth_dir / "subjects.csv"
+
+    # -- what the steps write ------------------------------------------------
+    def _step_file(self, key: str) -> Path:
+        step, name = _STEP_FILES[key]
+        return self.step_dir(step) / name
+
+    @property
+    def counts(self) -> Path:
+        """Subjects per cohort and scan (step 00)."""
+        return self._step_file("counts")
+
+    @property
+    def twin_table1(self) -> Path:
+        """The twin's Table 1 beside the paper's (step 01)."""
+        return self._step_file("twin_table1")
+
+    @property
+    def cascade(self) -> Path:
+        """The exclusion cascade before registration QC: who is registered."""
+        return self._step_file("cascade")
+
+    @property
+    def curated(self) -> Path:
+        """The curated cohort: one row per subject, its group or exclusion reason."""
+        return self._step_file("curated")
+
+    @property
+    def image_checks(self) -> Path:
+        """Registry fields compared with the CT (step 02)."""
+        return self._step_file("image_checks")
+
+    def registration_subject(self, subject_id: str) -> Path:
+        """One subject's registration folder (transforms, maps, pseudo-label, QC)."""
+        return self.step_dir("registration") / "subjects" / subject_id
+
+    def registration_qc(self, subject_id: str) -> Path:
+        """One subject's registration QC record (the register job's output)."""
+        return self.registration_subject(subject_id) / "qc.json"
+
+    @property
+    def qc(self) -> Path:
+        """The batch registration QC table with the registration-error flags."""
+        return self._step_file("qc")
+
+    def predictions_dir(self, group: str) -> Path:
+        """One curation group's predicted masks."""
+        return self.step_dir("inference") / group
+
+    def predictions(self, group: str) -> Path:
+        """One curation group's predictions table."""
+        return self.predictions_dir(group) / "predictions.csv"
+
+    @property
+    def volumes(self) -> Path:
+        """Predicted, registered, FLAIR and (twin) true LA volumes, one table."""
+        return self._step_file("volumes")
+
+    @property
+    def overlaps(self) -> Path:
+        """Per-subject Dice against the pseudo-label, manual mask and (twin) truth."""
+        return self._step_file("overlaps")
+
+    @property
+    def rulegraph(self) -> Path:
+        """The workflow's rule graph, drawn for the book."""
+        return self.root / "workflow" / "rulegraph.png"
+
+    @property
+    def book_index(self) -> Path:
+        """The rendered book's landing page."""
+        return self.profile.outputs.book / "_build" / "html" / "index.html"

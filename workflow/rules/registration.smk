@@ -1,0 +1,74 @@
+# Curation before registration (who must be registered), one registration
+# job per subject, and the batch QC that closes the exclusion flowchart.
+
+
+checkpoint cascade:
+    """Exclusion cascade before registration QC: who must be registered."""
+    input:
+        **manifest_input("exclusions"),
+        criteria=CRITERIA,
+    output:
+        cascade=str(RUN.cascade),
+    params:
+        profile=str(PROFILE.path),
+        missing_flair=PROFILE.steps.get("registration", {}).get("missing_flair", "error"),
+    log:
+        log("cascade"),
+    shell:
+        "leukoct curate --profile {params.profile} > {log} 2>&1"
+
+
+@functools.cache
+def _manifest():
+    # Read once per workflow parse, not once per subject (the jobs of a
+    # thousand-subject study are created one by one).
+    from leukoct.manifest import load_manifest
+
+    return load_manifest(MANIFEST, verify_checksums=False).set_index("subject_id")
+
+
+@functools.cache
+def _raw_manifest():
+    return manifest_views.read_raw_manifest(MANIFEST)
+
+
+rule register:
+    """FLAIR -> CT registration of one subject: its CT pseudo-label and QC."""
+    input:
+        manifest=ancient(str(MANIFEST)),
+        images=lambda w: [_manifest().loc[w.subject, c]
+                          for c in ("ct_path", "flair_path", "wmh_mask_path")],
+    output:
+        qc=str(RUN.registration_qc("{subject}")),
+    params:
+        profile=str(PROFILE.path),
+        # Only what changes a registration (not the chapter's or the cascade's knobs).
+        settings=pseudolabels.registration_settings(PROFILE).model_dump_json(),
+        # The subject's own image cells: editing another row re-registers nothing.
+        row=lambda w: manifest_views.row_digest(_raw_manifest(), w.subject),
+    threads: int(PROFILE.steps.get("registration", {}).get("threads", 1))
+    log:
+        log("register/{subject}"),
+    shell:
+        "leukoct register --profile {params.profile} --subject {wildcards.subject} > {log} 2>&1"
+
+
+def registered_qc(wildcards):
+    import pandas as pd
+
+    cascade = pd.read_csv(checkpoints.cascade.get().output.cascade)
+    return [str(RUN.registration_qc(s)) for s in cascade.loc[cascade["register"], "subject_id"]]
+
+
+rule registration_qc:
+    """Gather the per-subject QC and flag registration errors."""
+    input:
+        registered_qc,
+    output:
+        qc=str(RUN.qc),
+    params:
+        profile=str(PROFILE.path),
+    log:
+        log("registration_qc"),
+    shell:
+        "leukoct registration-qc --profile {params.profile} {input} > {log} 2>&1"
