@@ -32,7 +32,7 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import jarque_bera
 
-from leukoct.messages import id_list
+from leukoct.messages import id_list, require_columns
 from leukoct.ordinal import (
     TABLE3_COVARIATES,
     brant_merge_comparison,
@@ -78,11 +78,6 @@ _DUMMY = re.compile(r"^C\((\w+), Treatment\(.*\)\)\[T\.(.+)\]$")
 # helpers
 # --------------------------------------------------------------------------
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    absent = [c for c in dict.fromkeys(columns) if c not in frame.columns]
-    if absent:
-        raise ValueError(f"{what}: column(s) {absent} not found; available: {list(frame.columns)}")
-
 
 def _ids(ids: Sequence[Any]) -> str:
     return id_list(ids, limit=8)
@@ -91,7 +86,7 @@ def _ids(ids: Sequence[Any]) -> str:
 def _complete(frame: pd.DataFrame, columns: Sequence[str], analysis: str
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows complete for ``columns``, and the others with their reasons."""
-    _require(frame, columns, analysis)
+    require_columns(frame, columns, analysis)
     missing = frame[list(dict.fromkeys(columns))].isna()
     bad = missing.any(axis=1).to_numpy()
     ids = frame["subject_id"] if "subject_id" in frame else frame.index.to_series()
@@ -203,8 +198,8 @@ def clinical_frame(manifest: pd.DataFrame, volumes: pd.DataFrame, *,
     ValueError
         Missing columns (named); volumes of subjects outside the cohort.
     """
-    _require(manifest, ("subject_id", "cohort", *MODEL_COLUMNS), "manifest")
-    _require(volumes, ("subject_id", "group", VOLUME), "volumes")
+    require_columns(manifest, ("subject_id", "cohort", *MODEL_COLUMNS), "manifest")
+    require_columns(volumes, ("subject_id", "group", VOLUME), "volumes")
     people = manifest.loc[manifest["cohort"] == cohort]
     keep = ["subject_id", *[c for c in (VOLUME, "true_ml") if c in volumes.columns]]
     vols = volumes.loc[volumes["group"] == cohort, keep]

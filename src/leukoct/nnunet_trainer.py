@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
+from leukoct.seeding import seed_everything
+
 if TYPE_CHECKING:
-    from leukoct.segmentation import TrainingSettings
+    from leukoct.settings import TrainingSettings
 
 
 class ScheduledTrainer(nnUNetTrainer):
@@ -66,9 +68,6 @@ class ScheduledTrainer(nnUNetTrainer):
             # Without this an epoch continues the random stream where the
             # previous one left it, which a resumed process cannot recreate
             # (nnU-Net's checkpoints hold no generator state).
-            # segmentation imports this module only inside train(): no import cycle.
-            from leukoct.segmentation import seed_everything
-
             state = np.random.SeedSequence([self.epoch_seed, self.current_epoch])
             seed_everything(int(state.generate_state(1, dtype=np.uint64)[0]))
         super().on_epoch_start()

@@ -29,7 +29,6 @@ import hashlib
 import io
 import json
 import os
-import random
 import shutil
 import sys
 import time
@@ -44,6 +43,7 @@ import SimpleITK as sitk
 
 from leukoct.images import mask_volume_ml
 from leukoct.messages import LeukoctError
+from leukoct.seeding import seed_everything
 from leukoct.settings import (  # noqa: F401 (re-exported: their home before)
     DERIVED_PLANS,
     NNUNET_PLANS,
@@ -393,15 +393,6 @@ def foreground_window(folders: NnunetFolders) -> dict[str, float]:
 # --------------------------------------------------------------------------
 # Training
 # --------------------------------------------------------------------------
-
-def seed_everything(seed: int) -> None:
-    """Seed the generators nnU-Net's sampling and augmentation draw from."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2 ** 32)
-    torch.manual_seed(seed)
-
 
 #: Raised whenever the trainer trains differently from the same settings (a
 #: cached model of an older revision is then trained again, not restored).

@@ -66,7 +66,10 @@ from leukoct.evaluation._common import (
     PREDICTED,
     VALUE_COLUMNS,
     VENDOR_LABELS,
+    as_number,
     format_estimate,
+    is_missing,
+    value_row,
 )
 from leukoct.evaluation.budget import (
     CALIBRATION_REFERENCES,
@@ -113,6 +116,7 @@ from leukoct.evaluation.tables import (
 from leukoct.volumes import read_volumes
 
 __all__ = [
+    "is_missing", "as_number", "value_row",
     "VENDOR_LABELS", "MISSING", "PREDICTED", "COMPARISONS", "VALUE_COLUMNS", "OVERLAP_COLUMNS",
     "FIGURE2_PANELS", "ERROR_BUDGET", "CALIBRATION_REFERENCES",
     "PerformanceTable", "Figure3Data", "Figure4Data", "FigureS1Data", "ManualAgreement",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -59,7 +58,8 @@ _CI_NOTE = ("Data are estimate (95 % CI). r²: Fisher-z interval of r, squared; 
 # small helpers
 # --------------------------------------------------------------------------
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """``None``, a blank string or a NaN/NA: a value that was not measured."""
     if value is None:
         return True
     if isinstance(value, str):
@@ -69,11 +69,6 @@ def _is_missing(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
 
-
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(f"{what}: columns {missing} not found; available: {list(frame.columns)}")
 
 
 _ids = id_list
@@ -95,23 +90,25 @@ def format_estimate(estimate: float, ci_low: float = float("nan"),
     str
         ``"–"`` (en dash) when the estimate is NaN (not estimable).
     """
-    if _is_missing(estimate):
+    if is_missing(estimate):
         return "–"
-    if _is_missing(ci_low) or _is_missing(ci_high):
+    if is_missing(ci_low) or is_missing(ci_high):
         return f"{estimate:.{digits}f}"
     return f"{estimate:.{digits}f} ({ci_low:.{digits}f}–{ci_high:.{digits}f})"
 
 
-def _value(comparison: str, statistic: str, group: Any, estimate: float,
+def value_row(comparison: str, statistic: str, group: Any, estimate: float,
            ci_low: float = float("nan"), ci_high: float = float("nan"),
            n: float = float("nan")) -> dict[str, Any]:
+    """One row of a values table (:data:`VALUE_COLUMNS`): what the ledger reads."""
     return {"comparison": comparison, "statistic": statistic, "group": group,
-            "estimate": _num(estimate), "ci_low": _num(ci_low), "ci_high": _num(ci_high),
-            "n": _num(n)}
+            "estimate": as_number(estimate), "ci_low": as_number(ci_low), "ci_high": as_number(ci_high),
+            "n": as_number(n)}
 
 
-def _num(value: Any) -> float:
-    return float("nan") if _is_missing(value) else float(value)
+def as_number(value: Any) -> float:
+    """``value`` as a float, NaN where it :func:`is_missing`."""
+    return float("nan") if is_missing(value) else float(value)
 
 
 def _values_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -13,9 +13,9 @@ from leukoct.evaluation._common import (
     _MASKS,
     PREDICTED,
     _ids,
-    _require,
     format_estimate,
 )
+from leukoct.messages import require_columns
 
 # --------------------------------------------------------------------------
 # error budget (twin only)
@@ -34,7 +34,7 @@ ERROR_BUDGET: tuple[tuple[str, str, str, str], ...] = (
 def _require_twin(frame: pd.DataFrame, columns: list[str], what: str, purpose: str,
                   needs: str) -> None:
     """The columns a twin-only analysis reads, and a true volume to read in them."""
-    _require(frame, columns, what)
+    require_columns(frame, columns, what)
     if frame["true_ml"].isna().all():
         raise ValueError(f"no true LA volume in the frame: {purpose} needs the digital "
                          f"twin's truth ({needs})")

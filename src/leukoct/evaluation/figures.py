@@ -24,12 +24,12 @@ from leukoct.evaluation._common import (
     VENDOR_LABELS,
     _excluded_frame,
     _exclusion_footnotes,
-    _is_missing,
-    _require,
-    _value,
     _values_frame,
+    is_missing,
+    value_row,
 )
 from leukoct.evaluation.tables import table2
+from leukoct.messages import require_columns
 from leukoct.schema import VENDORS
 
 # --------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def figure2_cases(frame: pd.DataFrame, *, dice_column: str = "dice_vs_label",
         ``volume_median``, ``n_eligible``, ``excluded`` (subject ids left out
         in step 1) and ``rule``.
     """
-    _require(frame, ["subject_id", dice_column, volume_column], "frame")
+    require_columns(frame, ["subject_id", dice_column, volume_column], "frame")
     rows = frame if dataset is None else frame.loc[frame["dataset"] == dataset]
     ok = rows[dice_column].notna() & rows[volume_column].notna()
     eligible = rows.loc[ok, ["subject_id", dice_column, volume_column]].rename(
@@ -239,7 +239,7 @@ def fazekas_summary(frame: pd.DataFrame, *, volume: str = PREDICTED, grade: str 
         linear interpolation as :meth:`pandas.Series.quantile`) and ``label``
         (``"median (q1–q3)"``, 1 decimal, as printed in the figure).
     """
-    _require(frame, [volume, grade], "frame")
+    require_columns(frame, [volume, grade], "frame")
     ok = frame[volume].notna() & frame[grade].notna()
     data = pd.DataFrame({"v": pd.to_numeric(frame.loc[ok, volume]).astype(float),
                          "g": pd.to_numeric(frame.loc[ok, grade]).astype(int)})
@@ -281,7 +281,7 @@ def fazekas_correlation(frame: pd.DataFrame, *, volume: str = PREDICTED,
         ``n``, ``r``, ``ci_low``, ``ci_high``, ``p_value``
         (:func:`leukoct.metrics.pearson`).
     """
-    _require(frame, [volume, grade], "frame")
+    require_columns(frame, [volume, grade], "frame")
     ok = frame[volume].notna() & frame[grade].notna()
     v = pd.to_numeric(frame.loc[ok, volume]).to_numpy(dtype=float)
     g = pd.to_numeric(frame.loc[ok, grade]).to_numpy(dtype=float)
@@ -344,8 +344,8 @@ def figure4_data(frame: pd.DataFrame, *, datasets: Sequence[str] = ("external", 
     .. [1] Ryu WS et al., Figure 4 and Results (Pearson r 0.832 external,
        0.891 US).
     """
-    _require(frame, ["dataset", "subject_id", PREDICTED, "fazekas"],
-             "frame (build it with evaluation_frame(..., manifest=...))")
+    require_columns(frame, ["dataset", "subject_id", PREDICTED, "fazekas"],
+                    "frame (build it with evaluation_frame(..., manifest=...))")
     points, summaries, correlations, values, excluded = [], [], [], [], []
     for panel, dataset in zip("ABCDEFGH", datasets):
         rows = frame.loc[frame["dataset"] == dataset]
@@ -367,9 +367,9 @@ def figure4_data(frame: pd.DataFrame, *, datasets: Sequence[str] = ("external", 
         correlation = fazekas_correlation(rows, confidence=confidence)
         correlations.append(correlation.assign(panel=panel, dataset=dataset))
         raw = correlation.iloc[0]
-        values += [_value("vs_fazekas", "pearson_r", dataset, raw["r"], raw["ci_low"],
+        values += [value_row("vs_fazekas", "pearson_r", dataset, raw["r"], raw["ci_low"],
                           raw["ci_high"], raw["n"]),
-                   _value("vs_fazekas", "pearson_p", dataset, raw["p_value"], n=raw["n"])]
+                   value_row("vs_fazekas", "pearson_p", dataset, raw["p_value"], n=raw["n"])]
     excluded_frame = _excluded_frame(excluded)
     footnotes = ("Bars: median (IQR) of the predicted LA volume per Fazekas grade; r: Pearson "
                  "correlation of the volume (mL) with the grade, Fisher-z 95 % CI.",
@@ -432,8 +432,8 @@ def figure_s1_data(frame: pd.DataFrame, *, datasets: Sequence[str] = ("internal"
     ----------
     .. [1] Ryu WS et al., Results and Figure S1.
     """
-    _require(frame, ["dataset", "subject_id", dice_column, "registered_ml", "flair_wmh_ml"],
-             "frame (build it with evaluation_frame(..., overlaps=...))")
+    require_columns(frame, ["dataset", "subject_id", dice_column, "registered_ml", "flair_wmh_ml"],
+                    "frame (build it with evaluation_frame(..., overlaps=...))")
     pair = _DICE_PAIRS.get(dice_column)
     points, trend, excluded = [], [], []
     for dataset in datasets:
@@ -441,7 +441,7 @@ def figure_s1_data(frame: pd.DataFrame, *, datasets: Sequence[str] = ("internal"
         defined = rows[dice_column].notna()
         for subject, i in zip(rows.loc[~defined, "subject_id"], np.flatnonzero(~defined)):
             masks_read = pair is not None and all(
-                _MASKS[k][0] in rows and not _is_missing(rows[_MASKS[k][0]].iloc[i])
+                _MASKS[k][0] in rows and not is_missing(rows[_MASKS[k][0]].iloc[i])
                 for k in pair)
             excluded.append({"subject_id": subject, "metric": f"Figure S1 ({dataset})",
                              "reason": "Dice undefined (both masks empty)" if masks_read
@@ -527,8 +527,8 @@ def manual_agreement(frame: pd.DataFrame, *, dataset: str | None = "external",
     .. [1] Ryu WS et al., Results ("40 randomly selected cases ... ρ=0.858")
        and Figure S2.
     """
-    _require(frame, ["subject_id", PREDICTED, "registered_ml", "manual_mask_ml",
-                     "dice_vs_manual"], "frame (evaluation_frame with the overlaps)")
+    require_columns(frame, ["subject_id", PREDICTED, "registered_ml", "manual_mask_ml",
+                            "dice_vs_manual"], "frame (evaluation_frame with the overlaps)")
     rows = frame if dataset is None else frame.loc[frame["dataset"] == dataset]
     rows = rows.loc[rows["manual_mask_ml"].notna()]
     excluded = []
@@ -548,10 +548,10 @@ def manual_agreement(frame: pd.DataFrame, *, dataset: str | None = "external",
         undefined = rows.loc[rows["dice_vs_manual"].isna(), "subject_id"]
         excluded += [{"subject_id": s, "metric": "Figure S2: DSC vs manual",
                       "reason": "Dice undefined (both masks empty)"} for s in undefined]
-    values = [_value("vs_manual", "n", "All", ccc.n, n=ccc.n),
-              _value("vs_manual", "ccc", "All", ccc.ccc, ccc.ci_low, ccc.ci_high, ccc.n),
-              _value("vs_manual", "dice", "All", dice.mean, dice.ci_low, dice.ci_high, dice.n),
-              _value("registered_vs_manual", "ccc", "All", ccc_reg.ccc, ccc_reg.ci_low,
+    values = [value_row("vs_manual", "n", "All", ccc.n, n=ccc.n),
+              value_row("vs_manual", "ccc", "All", ccc.ccc, ccc.ci_low, ccc.ci_high, ccc.n),
+              value_row("vs_manual", "dice", "All", dice.mean, dice.ci_low, dice.ci_high, dice.n),
+              value_row("registered_vs_manual", "ccc", "All", ccc_reg.ccc, ccc_reg.ci_low,
                      ccc_reg.ci_high, ccc_reg.n)]
     points = pd.DataFrame({"subject_id": rows["subject_id"],
                            "manual_ml": rows["manual_mask_ml"].astype(float),

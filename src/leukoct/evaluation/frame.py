@@ -20,10 +20,10 @@ from leukoct.evaluation._common import (
     _VOLUME_COLUMNS,
     OVERLAP_COLUMNS,
     _ids,
-    _is_missing,
-    _require,
+    is_missing,
 )
 from leukoct.images import Volume, load_volume, mask_volume_ml
+from leukoct.messages import require_columns
 from leukoct.run import Run
 from leukoct.schema import CLINICAL_COHORTS
 from leukoct.volumes import read_volumes
@@ -69,7 +69,7 @@ def mask_sources(profile: Profile, manifest: pd.DataFrame | None = None) -> dict
     manual = None
     if manifest is not None and "manual_mask_path" in manifest.columns:
         manual = {s: p for s, p in zip(manifest["subject_id"], manifest["manual_mask_path"])
-                  if not _is_missing(p)}
+                  if not is_missing(p)}
     return {"label_path": label,
             "truth_path": truth if profile.data.source == "twin" else None,
             "manual_path": manual}
@@ -96,7 +96,7 @@ def _path_getter(source: PathSource, name: str) -> Callable[[str], Path | None]:
             value = get(subject)
         except FileNotFoundError:  # e.g. truth_mask_path: no such truth for this subject
             return None
-        return None if _is_missing(value) else Path(value)
+        return None if is_missing(value) else Path(value)
     return resolve
 
 
@@ -173,7 +173,7 @@ def subject_overlaps(volumes: pd.DataFrame, label_path: PathSource,
     spacings).  Masks are compared in the RAS+ orientation
     :func:`leukoct.images.load_volume` gives every image.
     """
-    _require(volumes, ["subject_id", prediction_column], "volumes")
+    require_columns(volumes, ["subject_id", prediction_column], "volumes")
     repeated = volumes.loc[volumes["subject_id"].duplicated(), "subject_id"].tolist()
     if repeated:
         raise ValueError(f"subject(s) listed twice: {_ids(repeated)}")
@@ -182,7 +182,7 @@ def subject_overlaps(volumes: pd.DataFrame, label_path: PathSource,
                "manual": _path_getter(manual_path, "manual_path")}
     rows = []
     for subject, prediction in zip(volumes["subject_id"], volumes[prediction_column]):
-        paths = {"predicted": None if _is_missing(prediction) else Path(prediction)}
+        paths = {"predicted": None if is_missing(prediction) else Path(prediction)}
         paths.update({kind: getter(subject) for kind, getter in getters.items()})
         loaded: dict[str, tuple[Path, Volume]] = {}
         missing = []
@@ -279,7 +279,7 @@ def read_overlaps(path: str | os.PathLike[str]) -> pd.DataFrame:
     table = pd.read_csv(path, dtype={"subject_id": object, "missing": object},
                         keep_default_na=False, na_values={c: [""] for c in OVERLAP_COLUMNS
                                                           if c not in ("subject_id", "missing")})
-    _require(table, OVERLAP_COLUMNS, str(path))
+    require_columns(table, OVERLAP_COLUMNS, str(path))
     return table[list(OVERLAP_COLUMNS)]
 
 
@@ -310,13 +310,13 @@ def evaluation_frame(volumes: pd.DataFrame, overlaps: pd.DataFrame | None = None
         ``us``, ``clinical``), the overlap columns with ``overlap_computed``,
         and the manifest columns.  Row order of ``volumes``.
     """
-    _require(volumes, _VOLUME_COLUMNS, "volumes")
+    require_columns(volumes, _VOLUME_COLUMNS, "volumes")
     frame = volumes.copy()
     development = frame["group"] == "development"
     split = frame["split"].astype(object).where(frame["split"].notna(), "development")
     frame["dataset"] = np.where(development, split, frame["group"].astype(object))
     if overlaps is not None:
-        _require(overlaps, OVERLAP_COLUMNS, "overlaps")
+        require_columns(overlaps, OVERLAP_COLUMNS, "overlaps")
         frame = frame.merge(overlaps.assign(overlap_computed=True), on="subject_id",
                             how="left", validate="one_to_one")
         frame["overlap_computed"] = frame["overlap_computed"].astype("boolean").fillna(False)

@@ -8,10 +8,10 @@ import pandas as pd
 
 from leukoct.evaluation._common import (
     VALUE_COLUMNS,
-    _is_missing,
-    _require,
     format_estimate,
+    is_missing,
 )
+from leukoct.messages import require_columns
 from leukoct.paper import paper_table
 
 # --------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def compare_with_paper(values: pd.DataFrame, table: str,
         keeps NaN there and its note starts with ``"not reproduced"`` (no
         such value in ``values``) or ``"not estimable here (n = k)"``.
     """
-    _require(values, VALUE_COLUMNS, "values")
+    require_columns(values, VALUE_COLUMNS, "values")
     published = published_values(table) if published is None else published
     mine = values.drop_duplicates(["comparison", "statistic", "group"]).rename(columns={
         "estimate": "reproduced_estimate", "ci_low": "reproduced_ci_low",
@@ -115,7 +115,7 @@ def compare_with_paper(values: pd.DataFrame, table: str,
         merged["reproduced_ci_high"], digits)]
     absent = merged["reproduced_estimate"].isna()
     merged.loc[absent, "note"] = [
-        ("not reproduced" if _is_missing(n) else f"not estimable here (n = {int(n)})")
+        ("not reproduced" if is_missing(n) else f"not estimable here (n = {int(n)})")
         + (f"; {note}" if note else "")
         for n, note in zip(merged.loc[absent, "reproduced_n"], merged.loc[absent, "note"])]
     return merged[["comparison", "statistic", "group", "published", "published_estimate",

@@ -22,11 +22,11 @@ from leukoct.evaluation._common import (
     _excluded_frame,
     _exclusion_footnotes,
     _ids,
-    _require,
-    _value,
     _values_frame,
     format_estimate,
+    value_row,
 )
+from leukoct.messages import require_columns
 from leukoct.schema import VENDORS
 
 # --------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def _performance(frame: pd.DataFrame, *, by: str | None, order: Sequence[Any],
                  dice_column: str | None, confidence: float, min_n: int,
                  r2_method: Literal["fisher", "olkin-finn"]) -> PerformanceTable:
     refs = [ref for ref, _ in COMPARISONS.values()]
-    _require(frame, ["subject_id", PREDICTED, *refs, *([by] if by else [])], "frame")
+    require_columns(frame, ["subject_id", PREDICTED, *refs, *([by] if by else [])], "frame")
     frame = frame.reset_index(drop=True)
     groups = _group_keys(frame, by, order)
     columns = [metrics.ALL, *groups]
@@ -102,7 +102,7 @@ def _performance(frame: pd.DataFrame, *, by: str | None, order: Sequence[Any],
 
     total = len(frame)
     size = {g: int(_in_group(frame, by, g).sum()) for g in columns}
-    values += [_value("subjects", "n", g, size[g], n=size[g]) for g in columns]
+    values += [value_row("subjects", "n", g, size[g], n=size[g]) for g in columns]
 
     display: list[tuple[str, str, dict[Any, str]]] = [(
         "", "n (%)", {g: str(size[g]) if g == metrics.ALL or not total
@@ -124,9 +124,9 @@ def _performance(frame: pd.DataFrame, *, by: str | None, order: Sequence[Any],
         cells: dict[str, dict[Any, str]] = {"n": {}, "r²": {}, "CCC": {}}
         for g in columns:
             row = result.loc[g]
-            values += [_value(key, "n", g, n[g], n=n[g]),
-                       _value(key, "r2", g, row["r2"], row["r2_ci_low"], row["r2_ci_high"], n[g]),
-                       _value(key, "ccc", g, row["ccc"], row["ccc_ci_low"], row["ccc_ci_high"],
+            values += [value_row(key, "n", g, n[g], n=n[g]),
+                       value_row(key, "r2", g, row["r2"], row["r2_ci_low"], row["r2_ci_high"], n[g]),
+                       value_row(key, "ccc", g, row["ccc"], row["ccc_ci_low"], row["ccc_ci_high"],
                               n[g])]
             cells["n"][g] = str(n[g])
             cells["r²"][g] = format_estimate(row["r2"], row["r2_ci_low"], row["r2_ci_high"])
@@ -168,7 +168,7 @@ def _dice_rows(frame: pd.DataFrame, by: str | None, columns: list[Any], dice_col
     if dice_column not in _DICE_PAIRS:
         raise ValueError(f"dice_column must be one of {list(_DICE_PAIRS)}, not {dice_column!r}")
     a, b = (_MASKS[k][0] for k in _DICE_PAIRS[dice_column])
-    _require(frame, [dice_column, a, b], "frame (pass the overlaps to evaluation_frame)")
+    require_columns(frame, [dice_column, a, b], "frame (pass the overlaps to evaluation_frame)")
     has_a, has_b = frame[a].notna(), frame[b].notna()
     computed = (frame["overlap_computed"].to_numpy(dtype=bool)
                 if "overlap_computed" in frame else np.ones(len(frame), dtype=bool))
@@ -190,9 +190,9 @@ def _dice_rows(frame: pd.DataFrame, by: str | None, columns: list[Any], dice_col
         chosen = usable & _in_group(frame, by, g)
         summary = metrics.dice_summary(frame.loc[chosen, dice_column], confidence)
         single |= summary.n == 1
-        values.append(_value("vs_registered", "dice", g, summary.mean, summary.ci_low,
+        values.append(value_row("vs_registered", "dice", g, summary.mean, summary.ci_low,
                              summary.ci_high, summary.n))
-        values.append(_value("vs_registered", "dice_n_undefined", g, summary.n_undefined,
+        values.append(value_row("vs_registered", "dice_n_undefined", g, summary.n_undefined,
                              n=summary.n_undefined))
         cells["DSC"][g] = format_estimate(summary.mean, summary.ci_low, summary.ci_high)
         cells["n (DSC)"][g] = str(summary.n)
@@ -238,7 +238,7 @@ def table2(frame: pd.DataFrame, *, dataset: str = "external", by: str = "ct_vend
     ----------
     .. [1] Ryu WS et al., Table 2.
     """
-    _require(frame, ["dataset"], "frame (build it with evaluation_frame)")
+    require_columns(frame, ["dataset"], "frame (build it with evaluation_frame)")
     chosen = frame.loc[frame["dataset"] == dataset]
     if chosen.empty:
         raise ValueError(f"no subject of dataset {dataset!r} in the frame; datasets present: "
@@ -279,7 +279,7 @@ def table_s2(frame: pd.DataFrame, *, dataset: str = "internal",
     .. [1] Ryu WS et al., Results ("internal validation dataset (n=63)") and
        Table S2.
     """
-    _require(frame, ["dataset"], "frame (build it with evaluation_frame)")
+    require_columns(frame, ["dataset"], "frame (build it with evaluation_frame)")
     chosen = frame.loc[frame["dataset"] == dataset]
     if chosen.empty:
         raise ValueError(f"no subject of dataset {dataset!r} in the frame")
@@ -318,8 +318,8 @@ def infarct_agreement(frame: pd.DataFrame, *, dataset: str = "external",
     .. [1] Ryu WS et al., Results (stratification by infarct core volume) and
        Figure S3.
     """
-    _require(frame, ["dataset", "infarct_volume_ml"],
-             "frame (build it with evaluation_frame(..., manifest=...))")
+    require_columns(frame, ["dataset", "infarct_volume_ml"],
+                    "frame (build it with evaluation_frame(..., manifest=...))")
     chosen = frame.loc[frame["dataset"] == dataset].copy()
     if chosen.empty:
         raise ValueError(f"no subject of dataset {dataset!r} in the frame")

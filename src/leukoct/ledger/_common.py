@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from leukoct.baseline import VENDOR_NAMES
-from leukoct.evaluation import VALUE_COLUMNS
-from leukoct.evaluation._common import _value
+from leukoct.evaluation import VALUE_COLUMNS, value_row
 
 #: Columns of ``leukoct/data/claims.csv`` (its header comment describes them).
 CLAIM_COLUMNS: tuple[str, ...] = (
@@ -85,16 +83,11 @@ _ALL = "All"
 # helpers
 # --------------------------------------------------------------------------
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    absent = [c for c in dict.fromkeys(columns) if c not in frame.columns]
-    if absent:
-        raise ValueError(f"{what}: column(s) {absent} not found; available: {list(frame.columns)}")
-
 
 def _row(comparison: str, statistic: str, group: Any, estimate: Any, ci_low: Any = None,
          ci_high: Any = None, n: Any = None) -> dict[str, Any]:
     # The ledger joins on text keys: a numeric group becomes text.
-    return _value(comparison, statistic, str(group), estimate, ci_low, ci_high, n)
+    return value_row(comparison, statistic, str(group), estimate, ci_low, ci_high, n)
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

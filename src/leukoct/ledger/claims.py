@@ -11,9 +11,8 @@ import pandas as pd
 
 from leukoct.ledger._common import (
     CLAIM_COLUMNS,
-    _require,
 )
-from leukoct.messages import id_list
+from leukoct.messages import id_list, require_columns
 
 # --------------------------------------------------------------------------
 # the claims
@@ -46,7 +45,7 @@ def read_claims(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         text = Path(path).read_text(encoding="utf-8")
         where = str(path)
     claims = pd.read_csv(StringIO(text), comment="#", dtype=str, keep_default_na=False)
-    _require(claims, CLAIM_COLUMNS, where)
+    require_columns(claims, CLAIM_COLUMNS, where)
     claims = claims[list(CLAIM_COLUMNS)].copy()
     for column in CLAIM_COLUMNS:
         claims[column] = claims[column].astype(object).astype(str)
@@ -74,7 +73,7 @@ def inconsistencies(claims: pd.DataFrame) -> pd.DataFrame:
         ``claim_id, location, consistency``, in the claims' order (an
         inconsistency shared by several claims appears once per claim).
     """
-    _require(claims, ["claim_id", "location", "consistency"], "claims")
+    require_columns(claims, ["claim_id", "location", "consistency"], "claims")
     text = claims["consistency"].fillna("").astype(str).str.strip()
     out = claims.loc[text != "", ["claim_id", "location"]].assign(consistency=text[text != ""])
     return out.reset_index(drop=True)

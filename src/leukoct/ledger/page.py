@@ -7,13 +7,13 @@ import re
 
 import pandas as pd
 
-from leukoct.evaluation._common import _is_missing as _missing
+from leukoct.evaluation import is_missing as _missing
 from leukoct.ledger._common import (
     LEDGER_COLUMNS,
     SIGNIFICANCE_LEVEL,
     STATUSES,
-    _require,
 )
+from leukoct.messages import require_columns
 
 # --------------------------------------------------------------------------
 # the page
@@ -73,8 +73,8 @@ def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
         as the artefacts page embeds tables) and ``## The paper's internal
         inconsistencies``, each stated once with the claims it concerns.
     """
-    _require(table, LEDGER_COLUMNS, "table (ledger_table)")
-    _require(inconsistencies, ["claim_id", "consistency"], "inconsistencies")
+    require_columns(table, LEDGER_COLUMNS, "table (ledger_table)")
+    require_columns(inconsistencies, ["claim_id", "consistency"], "inconsistencies")
     counts = table["status"].value_counts()
     unknown = sorted(set(counts.index) - set(STATUSES))
     if unknown:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from leukoct.evaluation import VALUE_COLUMNS, format_estimate
-from leukoct.evaluation._common import _is_missing as _missing
+from leukoct.evaluation import is_missing as _missing
 from leukoct.ledger._common import (
     _NUMBER,
     CI_KINDS,
@@ -24,9 +24,9 @@ from leukoct.ledger._common import (
     NOT_RESULT_KINDS,
     SIGNIFICANCE_LEVEL,
     UNREPRODUCIBLE,
-    _require,
 )
 from leukoct.ledger.values import derived_values
+from leukoct.messages import require_columns
 
 # --------------------------------------------------------------------------
 # the ledger
@@ -173,9 +173,9 @@ def ledger_table(claims: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
         Missing columns; a direction or significance claim whose published
         text states none.
     """
-    _require(claims, ["claim_id", "location", "quantity", "published", "estimate", "kind",
-                      *JOIN], "claims (read_claims)")
-    _require(values, ["artefact", *VALUE_COLUMNS], "values (read_values)")
+    require_columns(claims, ["claim_id", "location", "quantity", "published", "estimate", "kind",
+                             *JOIN], "claims (read_claims)")
+    require_columns(values, ["artefact", *VALUE_COLUMNS], "values (read_values)")
     values = pd.concat([values[["artefact", *VALUE_COLUMNS]], derived_values(values)],
                        ignore_index=True)
     values[list(JOIN)] = values[list(JOIN)].astype(str)

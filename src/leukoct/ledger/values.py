@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from leukoct.evaluation import MISSING, VALUE_COLUMNS
-from leukoct.evaluation._common import _is_missing as _missing
-from leukoct.evaluation._common import _num
+from leukoct.evaluation import MISSING, VALUE_COLUMNS, as_number
+from leukoct.evaluation import is_missing as _missing
 from leukoct.ledger._common import (
     _ALL,
     _BINARY,
@@ -27,10 +26,9 @@ from leukoct.ledger._common import (
     JOIN,
     VALUES_SUFFIX,
     _frame,
-    _require,
     _row,
 )
-from leukoct.messages import id_list
+from leukoct.messages import id_list, require_columns
 from leukoct.run import Run
 
 if TYPE_CHECKING:
@@ -63,7 +61,7 @@ def flow_values(flow: pd.DataFrame, split: pd.Series | None = None) -> pd.DataFr
         ``split`` per split label (group ``train``, ``internal``).  ``n`` is
         the count itself.
     """
-    _require(flow, ["group", "step", "n"], "flow (leukoct.curation.flow_counts)")
+    require_columns(flow, ["group", "step", "n"], "flow (leukoct.curation.flow_counts)")
     rows = []
     for group, step, n in zip(flow["group"], flow["step"], flow["n"]):
         statistic = step if step in ("identified", "analysed") else f"excluded:{step}"
@@ -126,7 +124,7 @@ def baseline_values(frame: pd.DataFrame, groups: Sequence[str] | None = None) ->
           included, as the paper divides (262/482 = 54.4 %).  Every level seen
           in any dataset is listed in each (0 where absent).
     """
-    _require(frame, ["group"], "frame (build it with leukoct.baseline.analysis_frame)")
+    require_columns(frame, ["group"], "frame (build it with leukoct.baseline.analysis_frame)")
     present = list(dict.fromkeys(frame["group"].dropna()))
     if groups is None:
         groups = [g for g in BASELINE_GROUPS if g in present] + [
@@ -189,7 +187,7 @@ def volume_values(volumes: pd.DataFrame, columns: Sequence[str] = ("predicted_ml
         ``median``, the IQR in ``ci_low``/``ci_high`` (as
         :func:`baseline_values`), ``n`` = subjects with a volume.
     """
-    _require(volumes, ["group", *columns], "volumes (leukoct.volumes.read_volumes)")
+    require_columns(volumes, ["group", *columns], "volumes (leukoct.volumes.read_volumes)")
     if groups is None:
         groups = list(dict.fromkeys(volumes["group"].dropna()))
     rows = []
@@ -223,7 +221,7 @@ def table3_values(result: Table3Result) -> pd.DataFrame:
     rows = []
     for model in dict.fromkeys(table.columns.get_level_values(0)):
         part = table[model]
-        _require(part, ["odds_ratio", "ci_low", "ci_high", "p_value"], f"result.table[{model!r}]")
+        require_columns(part, ["odds_ratio", "ci_low", "ci_high", "p_value"], f"result.table[{model!r}]")
         for level, cells in list(part.iterrows())[1:]:
             n = sizes.get(str(level))
             rows += [_row("mrs_ordinal", f"or_{model}", level, cells["odds_ratio"],
@@ -246,8 +244,8 @@ def table_s4_values(result: RegressionTable) -> pd.DataFrame:
         subjects in the model.
     """
     long = result.long
-    _require(long, ["model", "term", "coef", "ci_low", "ci_high", "p", "n"],
-             "result.long (leukoct.clinical.table_s4)")
+    require_columns(long, ["model", "term", "coef", "ci_low", "ci_high", "p", "n"],
+                    "result.long (leukoct.clinical.table_s4)")
     rows = []
     for cells in long.itertuples(index=False):
         group = cells.term if cells.model == _ALL else f"{cells.term} [{cells.model}]"
@@ -292,8 +290,8 @@ def figure_s1_values(data: FigureS1Data) -> pd.DataFrame:
         estimable); ``n`` is that trend's.
     """
     trend = data.trend
-    _require(trend, ["dataset", "reference", "n", "spearman_rho", "p_value"],
-             "data.trend (leukoct.evaluation.figure_s1_data)")
+    require_columns(trend, ["dataset", "reference", "n", "spearman_rho", "p_value"],
+                    "data.trend (leukoct.evaluation.figure_s1_data)")
     rows = []
     for cells in trend.itertuples(index=False):
         comparison = f"dice_vs_{cells.reference}"
@@ -329,7 +327,7 @@ def vendor_range_values(values: pd.DataFrame, statistics: Sequence[str] = ("ccc"
         statistics ``<statistic>_min`` and ``<statistic>_max``, group
         ``vendors``, with the CI and ``n`` of the vendor that attains it.
     """
-    _require(values, VALUE_COLUMNS, "values")
+    require_columns(values, VALUE_COLUMNS, "values")
     chosen = values.loc[values["statistic"].isin(statistics)
                         & ~values["group"].astype(str).isin(exclude)
                         & values["estimate"].notna()]
@@ -363,7 +361,7 @@ def subgroup_difference_values(values: pd.DataFrame,
         (the larger infarcts minus the smaller), ``n`` the subjects of both;
         empty when either subgroup is absent.
     """
-    _require(values, VALUE_COLUMNS, "values")
+    require_columns(values, VALUE_COLUMNS, "values")
     groups = list(dict.fromkeys(values["group"].astype(str)))
     lower = [g for g in groups if g.startswith("≤")]
     upper = [g for g in groups if g.startswith(">")]
@@ -379,7 +377,7 @@ def subgroup_difference_values(values: pd.DataFrame,
         if high in keyed.index and low in keyed.index:
             a, b = keyed.loc[high], keyed.loc[low]
             rows.append(_row(comparison, f"{statistic}_difference", f"{upper[0]} - {lower[0]}",
-                             a["estimate"] - b["estimate"], n=_num(a["n"]) + _num(b["n"])))
+                             a["estimate"] - b["estimate"], n=as_number(a["n"]) + as_number(b["n"])))
     return _frame(rows)
 
 
@@ -402,7 +400,7 @@ def derived_values(values: pd.DataFrame) -> pd.DataFrame:
         ``artefact`` and :data:`VALUE_COLUMNS`: :func:`vendor_range_values` of
         ``table2`` and :func:`subgroup_difference_values` of ``figureS3``.
     """
-    _require(values, ["artefact", *VALUE_COLUMNS], "values (read_values)")
+    require_columns(values, ["artefact", *VALUE_COLUMNS], "values (read_values)")
     frames = [function(values.loc[values["artefact"] == artefact, list(VALUE_COLUMNS)])
               .assign(artefact=artefact)
               for artefact, function in _DERIVED.items() if (values["artefact"] == artefact).any()]
