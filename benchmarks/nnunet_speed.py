@@ -68,7 +68,7 @@ def main() -> None:
 
     import pandas as pd
 
-    from leukoct import predictions
+    from leukoct import nnunet_inference, predictions
     from leukoct import segmentation as seg
     from leukoct.config import load_profile
     from leukoct.manifest import load_manifest
@@ -103,10 +103,10 @@ def main() -> None:
         for mirroring in (False, True):
             inference = predictions.inference_settings(profile).model_copy(update={"mirroring": mirroring})
             start = time.perf_counter()
-            predictor = seg.load_predictor(folders, settings, inference)
+            predictor = nnunet_inference.load_predictor(folders, settings, inference)
             startup = time.perf_counter() - start
             scratch = folders.results / "benchmark_predictions"
-            table = seg.predict_cases(predictor, cases, scratch, settings.normalization)
+            table = nnunet_inference.predict_cases(predictor, cases, scratch, settings.normalization)
             shutil.rmtree(scratch, ignore_errors=True)
             out.append({"mirroring": mirroring, "predictor_start_s": round(startup, 2),
                         "s_per_CT_mean": round(float(table["seconds"].mean()), 2),

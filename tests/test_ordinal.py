@@ -17,11 +17,9 @@ import pytest
 import statsmodels.api as sm
 from scipy.special import expit
 
+from leukoct.brant import brant_fit, brant_merge_comparison, brant_test
 from leukoct.ordinal import (
     TABLE3_COVARIATES,
-    brant_fit,
-    brant_merge_comparison,
-    brant_test,
     crude_adjusted_table,
     fit_ordinal_logit,
     merge_top,

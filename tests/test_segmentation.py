@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
+from leukoct import nnunet_inference
 from leukoct import segmentation as seg
 
 
@@ -108,7 +109,7 @@ def test_training_cases_name_subjects_without_pseudolabels(tmp_path):
 def test_missing_checkpoint_names_path_and_command(tmp_path):
     folders = seg.NnunetFolders(tmp_path)
     with pytest.raises(seg.SegmentationError) as err:
-        seg.load_predictor(folders, seg.TrainingSettings(epochs=2), seg.InferenceSettings())
+        nnunet_inference.load_predictor(folders, seg.TrainingSettings(epochs=2), seg.InferenceSettings())
     message = str(err.value)
     assert str(folders.fold_dir(seg.TrainingSettings(epochs=2)) / "checkpoint_final.pth") in message
     assert "nnunet_train" in message

@@ -375,7 +375,7 @@ def test_proportional_odds_fails_unless_mrs_5_and_6_merge(size: str,
     # The paper merged mRS 5-6 because the proportional-odds assumption
     # failed; the twin's separate death model must reproduce that, at the
     # paper's cohort size (867 analysed) as well as in a large draw.
-    from leukoct.ordinal import brant_merge_comparison
+    from leukoct.brant import brant_merge_comparison
 
     if size == "paper":
         # At 867 patients one draw is one coin: the violation is detected (p < 0.05) in

@@ -32,11 +32,10 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import jarque_bera
 
+from leukoct.brant import brant_merge_comparison, brant_test
 from leukoct.messages import id_list, require_columns
 from leukoct.ordinal import (
     TABLE3_COVARIATES,
-    brant_merge_comparison,
-    brant_test,
     crude_adjusted_table,
     fit_ordinal_logit,
     merge_top,
@@ -508,7 +507,7 @@ def proportional_odds_check(frame: pd.DataFrame, volume: str = VOLUME,
                             q: int = N_GROUPS, top: int = MRS_MERGE_TOP) -> pd.DataFrame:
     """Brant test of the Table 3 model on mRS 0-6 and with levels ``>= top`` merged.
 
-    :func:`leukoct.ordinal.brant_merge_comparison` with one joint test per
+    :func:`leukoct.brant.brant_merge_comparison` with one joint test per
     input column (rows ``omnibus``, ``la_group``, covariates).  Raises
     ValueError when a binary logit is separated (sparse mRS levels).
     """

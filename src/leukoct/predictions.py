@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from leukoct import pseudolabels
+from leukoct import nnunet_inference, pseudolabels
 from leukoct import segmentation as seg
 from leukoct.config import Profile
 from leukoct.manifest import load_manifest
@@ -119,8 +119,8 @@ def predict_group(profile: Profile, group: str) -> pd.DataFrame:
     cases = chosen.merge(manifest[["subject_id", "ct_path"]], on="subject_id", how="left")
     out = predictions_dir(profile, group)
     if len(cases):
-        predictor = seg.load_predictor(f, training, settings)
-        table = seg.predict_cases(predictor, cases, out / "masks", training.normalization)
+        predictor = nnunet_inference.load_predictor(f, training, settings)
+        table = nnunet_inference.predict_cases(predictor, cases, out / "masks", training.normalization)
     else:
         table = pd.DataFrame(columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
     out.mkdir(parents=True, exist_ok=True)
