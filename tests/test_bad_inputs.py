@@ -36,6 +36,7 @@ from manifest_edit import (
     replace_image,
     write_rows,
 )
+from profile_edit import spelled_out
 
 from leukoct.cli import app
 
@@ -274,7 +275,7 @@ def test_a_bad_manifest_is_refused_at_validate(case: Bad, manifest_path: Path,
 # --- mistakes in a profile -------------------------------------------------------------------
 
 def _profile(tmp_path: Path, old: str, new: str) -> Path:
-    text = (ROOT / "profiles/ci.yaml").read_text()
+    text = spelled_out("ci")
     assert old in text, old
     path = tmp_path / "mine.yaml"
     path.write_text(text.replace(old, new, 1))

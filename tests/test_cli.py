@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from manifest_edit import edit_cells
+from profile_edit import spelled_out
 from typer.testing import CliRunner
 
 from leukoct import __version__
@@ -83,7 +84,7 @@ def test_a_leukoct_error_is_one_line_without_traceback(monkeypatch, capsys, tmp_
     # which bypasses the app's own error handling).
     monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
     bad = tmp_path / "typo.yaml"
-    bad.write_text((ROOT / "profiles/ci.yaml").read_text().replace("  curation:", "  curaton:", 1))
+    bad.write_text(spelled_out("ci").replace("  curation:", "  curaton:", 1))
     for args in (["profile", "show", "nosuch"], ["profile", "show", str(bad)]):
         with pytest.raises(SystemExit) as exit_:
             app(args)
@@ -105,3 +106,16 @@ def test_curate_stops_at_an_unusable_image_before_any_registration(
     assert "row 2 (S-001), column ct_path: the file is empty (0 bytes)" in err
     assert "Traceback" not in err
     assert not (tmp_path / "run" / "registration").exists()
+
+
+def test_profile_show_says_where_each_knob_comes_from(monkeypatch) -> None:
+    # demo.yaml sets 60 epochs; it says nothing of the registration threshold,
+    # which is the paper's "a probability of 0".
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
+    result = runner.invoke(app, ["profile", "show", "demo"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()
+             if line.startswith("steps.")}
+    assert lines["steps.training.epochs"] == ["60", "profile", "(default:", "1000)"]
+    assert lines["steps.registration.threshold"] == ["0.0", "default"]
+    assert lines["steps.external.infarct_threshold_ml"] == ["10.0", "default"]

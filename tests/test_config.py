@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from profile_edit import spelled_out
 
 from leukoct.config import (
     ProfileError,
@@ -98,7 +99,7 @@ def test_step_parameters_fill_only_what_is_none(monkeypatch) -> None:
 
 
 def _ci_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = (ROOT / "profiles/ci.yaml").read_text()
+    text = spelled_out("ci")
     assert old in text
     path = tmp_path / "edited.yaml"
     path.write_text(text.replace(old, new, 1))

@@ -93,7 +93,7 @@ def _curate(tmp_path: Path, manifest: Path, policy: str, monkeypatch):
     raw = yaml.safe_load((ROOT / "profiles" / "ci.yaml").read_text(encoding="utf-8"))
     raw["data"]["manifest"] = str(manifest)
     raw["outputs"] = {k: str(tmp_path / policy / k) for k in ("root", "figures", "book")}
-    raw["steps"]["registration"]["missing_flair"] = policy
+    raw.setdefault("steps", {}).setdefault("registration", {})["missing_flair"] = policy
     path = tmp_path / f"{policy}.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     result = CliRunner().invoke(app, ["curate", "--profile", str(path)])

@@ -324,10 +324,16 @@ def timings(
 def profile_show(
     profile: Annotated[str, typer.Argument(help="Profile name or YAML path.")] = "demo",
     step: Annotated[str | None, typer.Option(
-        help="Show the parameters one notebook step receives.")] = None,
+        help="Show the parameters one notebook step receives (JSON).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="The whole resolved profile as JSON, paths resolved.")] = False,
 ) -> None:
-    """Print a profile with its paths resolved (or one step's notebook parameters)."""
+    """Print every knob a profile runs with and where it comes from: the profile file, or
+    the default (the paper's value).  --step: one notebook's parameters; --json: all."""
+    import yaml
+
     from leukoct.config import ProfileError, load_profile, notebook_parameters
+    from leukoct.knobs import settings_table
 
     prof = load_profile(profile)
     if prof.data.source == "manifest" and not prof.manifest.is_file():
@@ -336,8 +342,21 @@ def profile_show(
                            "source: twin")
     if step:
         typer.echo(json.dumps(notebook_parameters(prof, step), indent=2))
-    else:
+        return
+    if as_json:
         typer.echo(prof.model_dump_json(indent=2))
+        return
+    given = (yaml.safe_load(prof.path.read_text(encoding="utf-8")) or {}).get("steps") or {}
+    rows = settings_table(given)
+    width = max(len(r["knob"]) for r in rows)
+    typer.echo(f"{prof.name}: {prof.description}\n"
+               f"{sum(r['source'] == 'profile' for r in rows)} of {len(rows)} knobs set by "
+               f"{prof.path.name}; the others take their default: the paper's value, or "
+               "nnU-Net's where the paper states none\n")
+    for r in rows:
+        value = json.dumps(r["value"])
+        note = "" if r["source"] == "default" else f"   (default: {json.dumps(r['default'])})"
+        typer.echo(f"{r['knob']:<{width}}  {value:<22} {r['source']:<8}{note}".rstrip())
 
 
 @app.command("book")

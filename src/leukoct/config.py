@@ -67,7 +67,8 @@ class Profile(_Strict):
     twin: TwinSettings | None = None
     outputs: OutputSettings
     steps: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per-step knobs, keyed by step name.")
+        default_factory=dict, description="Per-step knobs, keyed by step name: what the file "
+        "sets, then (once loaded) every knob, the paper's value where the file sets none.")
     path: Path | None = Field(default=None, description="The profile file.")
     root: Path | None = Field(default=None, description="The project root.")
 
@@ -167,6 +168,11 @@ def load_profile(name_or_path: str | os.PathLike[str] = "demo",
     problems = step_problems(profile)
     if problems:
         raise ProfileError("\n".join([f"{path}: invalid profile", *problems]))
+    # A profile sets only the knobs in which it departs from the paper; the
+    # rest take the paper's values (leukoct.knobs; `leukoct profile show`).
+    from leukoct.knobs import resolved_steps
+
+    profile.steps = resolved_steps(profile.steps)
     return profile
 
 

@@ -31,8 +31,8 @@ from leukoct.settings import InferenceSettings, RegistrationSettings, TrainingSe
 COMMON_PARAMETERS: tuple[str, ...] = ("profile", "seed", "threads", "manifest", "verify_checksums",
                                       "output_dir", "figures_dir")
 
-Confidence = Field(gt=0, lt=1, description="Level of every interval (0.95: 95 %).")
-MinN = Field(ge=2, description="Fewer pairs in a column: printed '–' (not estimable).")
+Confidence = Field(0.95, gt=0, lt=1, description="Level of every interval (0.95: 95 %).")
+MinN = Field(3, ge=2, description="Fewer pairs in a column: printed '–' (not estimable).")
 
 
 def _borrowed(model: type[BaseModel], *names: str) -> dict[str, tuple[Any, FieldInfo]]:
@@ -40,28 +40,32 @@ def _borrowed(model: type[BaseModel], *names: str) -> dict[str, tuple[Any, Field
     return {n: (model.model_fields[n].annotation, model.model_fields[n]) for n in names}
 
 
-#: step name -> knob -> (type, field with its constraints and description).
+#: step name -> knob -> (type, field with its default, constraints and description).
+#: The default is the paper's value where the paper states one (the settings
+#: classes carry nnU-Net's and the registration's); a profile sets only the
+#: knobs in which it departs from it.
 STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
     "data": dict(
-        example_subject=(str | None, Field(description="Subject shown in the data chapter; "
+        example_subject=(str | None, Field(None, description="Subject shown in the data chapter; "
                                            "null: the first with every image."))),
     "twin": dict(
-        examples=(int, Field(ge=0, description="Subjects shown with their truth."))),
+        examples=(int, Field(4, ge=0, description="Subjects shown with their truth."))),
     "curation": dict(
-        criteria=(str | None, Field(description="YAML of inclusion criteria, relative to the "
+        criteria=(str | None, Field(None, description="YAML of inclusion criteria, relative to the "
                                     "project root; null: the paper's.")),
-        validation_fraction=(float, Field(gt=0, lt=1, description="Internal validation share "
+        validation_fraction=(float, Field(0.1307, gt=0, lt=1, description="Internal validation share "
                                           "of development (paper: 63 / 482).")),
-        image_checks=(bool, Field(description="Compare incomplete/contrast registry fields "
+        image_checks=(bool, Field(True, description="Compare incomplete/contrast registry fields "
                                   "with the CT.")),
-        registration_qc=(str | None, Field(description="Registration QC table; null: this "
+        registration_qc=(str | None, Field(None, description="Registration QC table; null: this "
                                            "profile's registration/qc.csv."))),
     "registration": {
         **_borrowed(RegistrationSettings, "type_of_transform", "resolution_mm",
                     "label_interpolation", "threshold", "threads"),
         **dict(
-            examples=(int, Field(ge=0, description="QC montages of well-registered subjects.")),
+            examples=(int, Field(2, ge=0, description="QC montages of well-registered subjects.")),
             missing_flair=(Literal["error", "exclude"], Field(
+                "error",
                 description="Paired subject without FLAIR or WMH mask: stop, or exclude "
                 "(Figure 1)."))),
     },
@@ -73,18 +77,63 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
     "internal_validation": dict(confidence=(float, Confidence), min_n=(int, MinN)),
     "external": dict(
         confidence=(float, Confidence), min_n=(int, MinN),
-        infarct_threshold_ml=(float, Field(ge=0, description="Figure S3 groups: <= vs > this "
+        infarct_threshold_ml=(float, Field(10.0, ge=0, description="Figure S3 groups: <= vs > this "
                                            "DWI infarct core (paper: 10 mL)."))),
     "us_population": dict(confidence=(float, Confidence)),
     "clinical": dict(
         confidence=(float, Confidence),
-        volume_groups=(int, Field(ge=2, le=10, description="Table 3: LA-volume groups "
+        volume_groups=(int, Field(5, ge=2, le=10, description="Table 3: LA-volume groups "
                                   "(paper: 5, quintiles), the first the reference.")),
-        mrs_merge_top=(int, Field(ge=1, le=6, description="mRS grades from this one up are "
+        mrs_merge_top=(int, Field(5, ge=1, le=6, description="mRS grades from this one up are "
                                   "merged (paper: 5, i.e. 5 and 6).")),
-        age_cut=(float, Field(gt=0, lt=120, description="Table S4 strata: below vs at or "
+        age_cut=(float, Field(70.0, gt=0, lt=120, description="Table S4 strata: below vs at or "
                               "above this age (paper: 70)."))),
 }
+
+
+def step_defaults(step: str) -> dict[str, Any]:
+    """Every knob of ``step`` at its default (the paper's value where it has one)."""
+    return {knob: field.get_default(call_default_factory=True)
+            for knob, (_, field) in STEP_KNOBS[step].items()}
+
+
+def resolved_steps(given: dict[str, dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
+    """Each step's knobs: the defaults, overridden by what a profile ``given`` sets.
+
+    Every step of :data:`STEP_KNOBS` is present, with every knob, in the
+    table's order, so two profiles that resolve to the same values give the
+    same dicts (and the same rerun triggers) whatever their files spell out.
+    """
+    return {step: {**step_defaults(step), **(given.get(step) or {})} for step in STEP_KNOBS}
+
+
+def settings_table(given: dict[str, dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """Every knob a profile runs with, and where its value comes from.
+
+    Parameters
+    ----------
+    given
+        The profile file's ``steps:`` section as written (before the defaults
+        are filled in).
+
+    Returns
+    -------
+    list of dict
+        One row per knob, in study order: ``knob`` (``steps.<step>.<knob>``),
+        ``value``, ``source`` (``"profile"`` where the file sets it, else
+        ``"default"``: the paper's value, or nnU-Net's where the paper states
+        none), ``default`` and ``description``.
+    """
+    rows = []
+    for step, knobs in resolved_steps(given).items():
+        set_here = given.get(step) or {}
+        for knob, value in knobs.items():
+            field = STEP_KNOBS[step][knob][1]
+            rows.append({"knob": f"steps.{step}.{knob}", "value": value,
+                         "source": "profile" if knob in set_here else "default",
+                         "default": field.get_default(call_default_factory=True),
+                         "description": field.description or ""})
+    return rows
 
 
 def knob_problem(step: str, knob: str, value: Any) -> str | None:
