@@ -76,7 +76,7 @@ def test_notebook_parameters_carry_profile_values_and_step_knobs() -> None:
     assert params["output_dir"] == "build/ci/data"
     assert "example_subject" in params
     # Used by the notebook's code: absolute again.
-    resolved = step_parameters("data", **params)
+    resolved = step_parameters("data", params["profile"])
     assert resolved["output_dir"] == str(ROOT / "build/ci/data")
     assert resolved["manifest"] == str(profile.manifest)
 
@@ -89,13 +89,15 @@ def test_public_path_hides_the_machine_and_folders_outside_the_project() -> None
         "<outside the project>/ct.nii.gz"
 
 
-def test_step_parameters_fill_only_what_is_none(monkeypatch) -> None:
+def test_step_parameters_read_the_profile_then_the_overrides(monkeypatch) -> None:
     monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
-    params = step_parameters("data", profile="ci", manifest=None, seed=7)
-    assert params["seed"] == 7
+    params = step_parameters("external", "ci", {"confidence": 0.9, "seed": 7})
+    assert (params["confidence"], params["seed"], params["min_n"]) == (0.9, 7, 3)
     assert params["manifest"].endswith("build/ci/data/manifest.csv")
-    with pytest.raises(ProfileError, match="not_a_knob"):
-        step_parameters("data", profile="ci", not_a_knob=1)
+    with pytest.raises(ProfileError, match="no parameter not_a_knob; its parameters are "):
+        step_parameters("data", "ci", {"not_a_knob": 1})
+    with pytest.raises(ProfileError, match="confidence: 95: Input should be less than 1"):
+        step_parameters("external", "ci", {"confidence": 95})
 
 
 def _ci_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -124,29 +126,29 @@ def test_misspelled_knob_is_an_error_with_the_nearest_name(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
-def test_every_knob_of_the_built_in_profiles_reaches_its_notebook(name: str) -> None:
-    from leukoct.config import notebook_knobs
+def test_every_knob_of_the_built_in_profiles_reaches_its_notebook(name: str, monkeypatch) -> None:
+    # The notebook reads its settings through step_parameters: every knob of
+    # the step is there, at the profile's value.
     from leukoct.steps import STEPS
 
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
     profile = load_profile(name, root=ROOT)
-    stems = {s.name: s.stem for s in STEPS}
-    for step, knobs in profile.steps.items():
-        assert set(knobs) <= notebook_knobs(ROOT / "notebooks" / f"{stems[step]}.ipynb"), step
+    for step in STEPS:
+        params = step_parameters(step.name, name)
+        assert {k: params[k] for k in profile.steps[step.name]} == profile.steps[step.name]
 
 
-def test_the_knob_table_is_each_notebooks_parameters_cell() -> None:
-    # STEP_KNOBS is what load_profile checks; the notebook is where papermill
-    # puts the value.  A knob added to one and not the other fails here.
+def test_every_notebook_takes_the_profile_and_nothing_else() -> None:
+    # A setting lives in the profile (or its default), never in a notebook:
+    # the parameters cell names the profile and an optional overrides dict.
     from leukoct.config import notebook_knobs
-    from leukoct.knobs import COMMON_PARAMETERS, STEP_KNOBS
+    from leukoct.knobs import STEP_KNOBS
     from leukoct.steps import STEPS
 
-    stems = {s.name: s.stem for s in STEPS}
-    assert set(STEP_KNOBS) == set(stems)
-    for step, knobs in STEP_KNOBS.items():
-        cell = notebook_knobs(ROOT / "notebooks" / f"{stems[step]}.ipynb")
-        assert set(knobs) - set(COMMON_PARAMETERS) == cell - set(COMMON_PARAMETERS), step
-        assert set(knobs) <= cell, step
+    assert set(STEP_KNOBS) == {s.name for s in STEPS}
+    for step in STEPS:
+        assert notebook_knobs(ROOT / "notebooks" / f"{step.stem}.ipynb") == \
+            {"profile", "overrides"}, step.stem
 
 
 @pytest.mark.parametrize("old, new, expected", [

@@ -294,29 +294,52 @@ def _relative_to(path: Path, root: Path | None) -> str:
 
 
 def step_parameters(step: str, profile: str | os.PathLike[str] = "demo",
-                    **given: Any) -> dict[str, Any]:
-    """The parameters of a notebook: papermill's values where given, the
-    profile's otherwise.
+                    overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a step's notebook runs with: the profile's settings, then ``overrides``.
 
-    A notebook's ``parameters`` cell sets every parameter to ``None`` except
-    ``profile``; the workflow injects concrete values.  Opened by hand, the
-    notebook calls this to fill what is still ``None`` from the profile, so
-    it runs the same way in JupyterLab as under the workflow.
+    A notebook's ``parameters`` cell holds only ``profile`` (the workflow
+    injects its path) and ``overrides`` (``None``); every setting is read
+    here from the profile, so a notebook opened in JupyterLab runs exactly
+    as the workflow runs it, and a value tried by hand is one dict entry.
+
+    Parameters
+    ----------
+    step
+        The step's name (:data:`leukoct.steps.STEPS`).
+    profile
+        A profile name or YAML path.
+    overrides
+        ``{name: value}`` replacing a knob of the step (checked as a profile's
+        would be) or a common parameter such as ``seed``.
+
+    Raises
+    ------
+    ProfileError
+        An override names no parameter of the step, or has a value the knob
+        does not allow; the message lists the step's parameters.
 
     Examples
     --------
-    >>> params = step_parameters("data", profile="ci", manifest=None)  # doctest: +SKIP
-    >>> params["manifest"]  # doctest: +SKIP
-    '/.../build/ci/data/manifest.csv'
+    >>> P = step_parameters("external", "ci", {"confidence": 0.9})  # doctest: +SKIP
+    >>> P["confidence"], P["min_n"]  # doctest: +SKIP
+    (0.9, 3)
     """
+    from leukoct.knobs import STEP_KNOBS, knob_problem
+
     loaded = load_profile(profile)
-    defaults = notebook_parameters(loaded, step)
-    resolved = {**defaults, **{k: v for k, v in given.items() if v is not None}}
-    unknown = sorted(set(given) - set(defaults))
+    resolved = notebook_parameters(loaded, step)
+    chosen = dict(overrides or {})
+    unknown = sorted(set(chosen) - set(resolved))
     if unknown:
         raise ProfileError(
-            f"step {step!r} got parameters the profile does not define: {', '.join(unknown)}; "
-            f"add them under steps.{step} in the profile")
+            f"overrides for step {step!r}: no parameter {', '.join(unknown)}; its parameters "
+            f"are {', '.join(sorted(resolved))}")
+    problems = [f"{knob}: {why}" for knob, value in chosen.items()
+                if knob in STEP_KNOBS.get(step, {})
+                and (why := knob_problem(step, knob, value)) is not None]
+    if problems:
+        raise ProfileError(f"overrides for step {step!r}: " + "; ".join(problems))
+    resolved.update(chosen)
     assert loaded.root is not None
     for key in PATH_PARAMETERS:
         path = Path(resolved[key])

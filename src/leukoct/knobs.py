@@ -1,7 +1,8 @@
 """The knobs of each study step: name, type and allowed range, in one table.
 
-A profile's ``steps:`` section sets the knobs of each study step; the
-workflow passes them to the step's notebook as papermill parameters.  This
+A profile's ``steps:`` section sets the knobs of each study step (only those
+that depart from the paper: each knob's default here is the paper's value);
+the step's notebook reads them through :func:`leukoct.config.step_parameters`.  This
 module says which knobs each step has and what values they take, so that
 :func:`leukoct.config.load_profile` refuses a misspelled knob, a wrong type
 or an out-of-range value when the profile is read -- before any job runs --

@@ -39,7 +39,8 @@ for step in STEPS:
         output:
             **chapter_outputs(step),
         params:
-            parameters=parameters(step.name),
+            parameters=injected(step.name),
+            settings=settings(step.name),
         log:
             log(step.stem),
         shell:

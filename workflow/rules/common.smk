@@ -77,10 +77,16 @@ def papermill(step):
     )
 
 
-def parameters(step):
-    # JSON is valid YAML; sorted keys keep the string, and so Snakemake's
-    # params-change trigger, stable between runs.
+def settings(step):
+    """Every setting a step's notebook runs with, as sorted JSON: the rule's
+    params, so that Snakemake re-runs the step exactly when one changed."""
     return json.dumps(notebook_parameters(PROFILE, step), sort_keys=True)
+
+
+def injected(step):
+    """What papermill injects: the profile's path only (JSON is valid YAML);
+    the notebook reads every setting from it (leukoct.config.step_parameters)."""
+    return json.dumps({"profile": notebook_parameters(PROFILE, step)["profile"]})
 
 
 def artefact_files(ids):
