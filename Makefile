@@ -56,6 +56,8 @@ book: $(STAMP)
 	@$(BIN)/python -c 'from leukoct.config import load_profile; p = load_profile("$(PROFILE)"); print("book: file://" + str(p.outputs.book / "_build/html/index.html"))'
 
 test: $(STAMP)
+	@# Lint first: a style error fails in seconds, not after the suite.
+	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

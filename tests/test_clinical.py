@@ -23,6 +23,7 @@ from leukoct.ordinal import (
     quantile_groups,
 )
 from leukoct.twin import parameters as P
+from leukoct.twin.calibration import planted_model_effects
 
 # --------------------------------------------------------------------------
 # simulated clinical cohort
@@ -254,7 +255,7 @@ def test_proportional_odds_check_before_and_after_merging(cohort):
 # --------------------------------------------------------------------------
 
 def test_planted_effects_are_the_twin_parameters():
-    truth = C.planted_effects().set_index(["model", "term"])["truth"]
+    truth = planted_model_effects().set_index(["model", "term"])["truth"]
     assert truth[("log volume", "age")] == P.LA_MODEL["age_log_per_year"]
     assert (truth[("log volume", "hypertension_below_70")]
             == P.LA_MODEL["hypertension_below_70_log"])

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from leukoct import nnunet_inference
+from leukoct import nnunet_inference, training_report
 from leukoct import segmentation as seg
 
 
@@ -73,7 +73,7 @@ def test_derived_plans_change_only_batch_and_width():
     # Shared preprocessing, untouched original.
     assert config["data_identifier"] == "nnUNetPlans_2d"
     assert plans["configurations"]["2d"]["batch_size"] == 72
-    summary = seg.plan_summary(derived)
+    summary = training_report.plan_summary(derived)
     assert summary["patch_size"] == "160 x 160" and summary["batch_size"] == 12
 
 
@@ -121,7 +121,7 @@ def test_validation_summary_reads_nnunets_file(tmp_path):
         {"reference_file": "/gt/TW-DEV-0003.nii.gz",
          "metrics": {"1": {"Dice": 0.5, "n_ref": 100, "n_pred": 60}}}]}
     (tmp_path / "validation" / "summary.json").write_text(json.dumps(summary))
-    table = seg.validation_summary(tmp_path)
+    table = training_report.validation_summary(tmp_path)
     assert table.to_dict("records") == [{"subject_id": "TW-DEV-0003", "dice": 0.5,
                                          "reference_voxels": 100, "predicted_voxels": 60}]
 

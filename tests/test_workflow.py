@@ -474,7 +474,7 @@ def test_a_build_killed_in_registration_and_in_training_resumes_to_the_same_tabl
     statistical tables equal the uninterrupted run's byte for byte."""
     import torch
 
-    from leukoct.segmentation import read_progress
+    from leukoct.training_report import read_progress
 
     reference = load_profile(ci_run[1], root=ROOT)
     expected = _tables(reference.outputs.figures)

@@ -533,47 +533,6 @@ def brant_check(frame: pd.DataFrame, volume: str = VOLUME,
 # digital twin: planted effects and their recovery
 # --------------------------------------------------------------------------
 
-def _twin_parameters(parameters: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if parameters is None:
-        from leukoct.twin.parameters import all_parameters
-        return all_parameters()
-    return parameters
-
-
-def planted_effects(parameters: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """The twin's planted effects, on the scale of the models that estimate them.
-
-    Parameters
-    ----------
-    parameters
-        :func:`leukoct.twin.parameters.all_parameters` layout (or a study's
-        ``truth/parameters.yaml``); default the installed twin's.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``model, term, truth``.  ``log volume``: coefficients on log LA volume
-        (age per year, prior stroke, atrial fibrillation, hypertension below
-        the age cut, and at/above it, planted as 0).  ``mRS``: odds ratios of
-        the generative cumulative logit (quintiles Q2-Q5 vs Q1, NIHSS, age,
-        ``sexM``, diabetes, revascularization), valid for mRS 5-6 merged.
-    """
-    parameters = _twin_parameters(parameters)
-    la, mrs = parameters["la_model"], parameters["mrs_model"]
-    cut = float(la["hypertension_age_cut"])
-    log_volume = [("age", la["age_log_per_year"]), ("prior_stroke", la["prior_stroke_log"]),
-                  ("atrial_fibrillation", la["atrial_fibrillation_log"]),
-                  (f"hypertension_below_{cut:g}", la["hypertension_below_70_log"]),
-                  (f"hypertension_{cut:g}_plus", 0.0)]
-    log_or = [*((f"Q{k + 1}", b) for k, b in enumerate(mrs["quintile_log_or"]) if k),
-              ("nihss", mrs["nihss_log_or"]), ("age", mrs["age_log_or_per_year"]),
-              ("sexM", -mrs["female_log_or"]), ("diabetes", mrs["diabetes_log_or"]),
-              ("revascularization", mrs["revascularization_log_or"])]
-    return pd.DataFrame([*(("log volume", t, float(b)) for t, b in log_volume),
-                         *(("mRS", t, float(np.exp(b))) for t, b in log_or)],
-                        columns=["model", "term", "truth"])
-
-
 def recovery_table(frame: pd.DataFrame, volume: str = "true_ml",
                    parameters: Mapping[str, Any] | None = None, *,
                    alpha: float = 0.05) -> pd.DataFrame:
@@ -597,7 +556,10 @@ def recovery_table(frame: pd.DataFrame, volume: str = "true_ml",
     pandas.DataFrame
         ``model, term, truth, estimate, ci_low, ci_high, n, covered, volume``.
     """
-    parameters = _twin_parameters(parameters)
+    from leukoct.twin.calibration import planted_model_effects
+    from leukoct.twin.parameters import all_parameters
+
+    parameters = parameters or all_parameters()
     cut = float(parameters["la_model"]["hypertension_age_cut"])
     data = _complete(frame, ["age", "hypertension"], "recovery")[0]
     young = (data["age"].astype(float) < cut).astype(float)
@@ -614,7 +576,7 @@ def recovery_table(frame: pd.DataFrame, volume: str = "true_ml",
     ors = ors.rename(columns={"odds_ratio": "estimate"}).assign(
         term=ors["term"].str.replace(f"^{GROUP}", "", regex=True), model="mRS", n=len(grouped))
     estimates = pd.concat([ols, ors])[["model", "term", "estimate", "ci_low", "ci_high", "n"]]
-    out = planted_effects(parameters).merge(estimates, on=["model", "term"], how="left",
+    out = planted_model_effects(parameters).merge(estimates, on=["model", "term"], how="left",
                                             validate="one_to_one")
     out["covered"] = (out["ci_low"] <= out["truth"]) & (out["truth"] <= out["ci_high"])
     return out.assign(volume=volume)

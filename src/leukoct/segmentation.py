@@ -520,74 +520,9 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
     return fold_dir
 
 
-def read_progress(fold_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """Per-epoch training curves from a checkpoint (nnU-Net's logger).
-
-    Returns
-    -------
-    DataFrame
-        ``epoch, train_loss, val_loss, pseudo_dice, ema_pseudo_dice, lr,
-        epoch_seconds`` — what nnU-Net's ``progress.png`` draws.
-    """
-    import torch
-
-    fold_dir = Path(fold_dir)
-    path = fold_dir / "checkpoint_final.pth"
-    if not path.is_file():
-        path = fold_dir / "checkpoint_latest.pth"
-    if not path.is_file():
-        raise SegmentationError(f"no checkpoint in {fold_dir}")
-    log = torch.load(path, map_location="cpu", weights_only=False)["logging"]
-    n = min(len(log["train_losses"]), len(log["val_losses"]), len(log["mean_fg_dice"]))
-    start, end = log["epoch_start_timestamps"][:n], log["epoch_end_timestamps"][:n]
-    return pd.DataFrame({
-        "epoch": np.arange(n),
-        "train_loss": np.asarray(log["train_losses"][:n], dtype=float),
-        "val_loss": np.asarray(log["val_losses"][:n], dtype=float),
-        "pseudo_dice": np.asarray(log["mean_fg_dice"][:n], dtype=float),
-        "ema_pseudo_dice": np.asarray(log["ema_fg_dice"][:n], dtype=float),
-        "lr": np.asarray(log["lrs"][:n], dtype=float),
-        "epoch_seconds": np.asarray(end, dtype=float) - np.asarray(start, dtype=float),
-    })
-
-
 # --------------------------------------------------------------------------
-# Reading what nnU-Net wrote (for the chapters)
+# How the network sees a CT (for the training chapter)
 # --------------------------------------------------------------------------
-
-def plan_summary(plans: dict[str, Any], configuration: str = "2d") -> dict[str, Any]:
-    """What a plan decides: spacing, patch, batch, stages and features."""
-    config = plans["configurations"][configuration]
-    kwargs = config["architecture"]["arch_kwargs"]
-    return {"plans": plans["plans_name"],
-            "spacing_mm": " x ".join(f"{v:g}" for v in config["spacing"]),
-            "patch_size": " x ".join(str(int(v)) for v in config["patch_size"]),
-            "batch_size": int(config["batch_size"]),
-            "stages": int(kwargs["n_stages"]),
-            "features_per_stage": ", ".join(str(int(v)) for v in kwargs["features_per_stage"]),
-            "normalization": ", ".join(config["normalization_schemes"])}
-
-
-def validation_summary(fold_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """nnU-Net's own validation of the held-out fold, one row per case.
-
-    Returns
-    -------
-    DataFrame
-        ``subject_id, dice, reference_voxels, predicted_voxels`` (Dice of the
-        prediction against the pseudo-label; NaN when both are empty, as
-        nnU-Net reports it).
-    """
-    summary = json.loads((Path(fold_dir) / "validation" / "summary.json").read_text())
-    rows = []
-    for case in summary["metric_per_case"]:
-        metrics = case["metrics"]["1"]
-        rows.append({"subject_id": Path(case["reference_file"]).name.removesuffix(FILE_ENDING),
-                     "dice": float(metrics["Dice"]),
-                     "reference_voxels": int(metrics["n_ref"]),
-                     "predicted_voxels": int(metrics["n_pred"])})
-    return pd.DataFrame(rows)
-
 
 def normalized(hu: np.ndarray, scheme: str, foreground: dict[str, float] | None = None) -> np.ndarray:
     """A CT as nnU-Net's ``zscore`` or ``CT`` normalization presents it to the network.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -466,3 +467,37 @@ def truth_columns(truth: pd.DataFrame) -> pd.DataFrame:
             rows.append({"group": prefix.rstrip("_") or "subject", "meaning": meaning,
                          "columns": ", ".join(columns)})
     return pd.DataFrame(rows).set_index("group")
+
+
+def planted_model_effects(parameters: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The twin's planted effects, on the scale of the models that estimate them.
+
+    Parameters
+    ----------
+    parameters
+        :func:`leukoct.twin.parameters.all_parameters` layout (or a study's
+        ``truth/parameters.yaml``); default the installed twin's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model, term, truth``.  ``log volume``: coefficients on log LA volume
+        (age per year, prior stroke, atrial fibrillation, hypertension below
+        the age cut, and at/above it, planted as 0).  ``mRS``: odds ratios of
+        the generative cumulative logit (quintiles Q2-Q5 vs Q1, NIHSS, age,
+        ``sexM``, diabetes, revascularization), valid for mRS 5-6 merged.
+    """
+    parameters = parameters or P.all_parameters()
+    la, mrs = parameters["la_model"], parameters["mrs_model"]
+    cut = float(la["hypertension_age_cut"])
+    log_volume = [("age", la["age_log_per_year"]), ("prior_stroke", la["prior_stroke_log"]),
+                  ("atrial_fibrillation", la["atrial_fibrillation_log"]),
+                  (f"hypertension_below_{cut:g}", la["hypertension_below_70_log"]),
+                  (f"hypertension_{cut:g}_plus", 0.0)]
+    log_or = [*((f"Q{k + 1}", b) for k, b in enumerate(mrs["quintile_log_or"]) if k),
+              ("nihss", mrs["nihss_log_or"]), ("age", mrs["age_log_or_per_year"]),
+              ("sexM", -mrs["female_log_or"]), ("diabetes", mrs["diabetes_log_or"]),
+              ("revascularization", mrs["revascularization_log_or"])]
+    return pd.DataFrame([*(("log volume", t, float(b)) for t, b in log_volume),
+                         *(("mRS", t, float(np.exp(b))) for t, b in log_or)],
+                        columns=["model", "term", "truth"])
