@@ -22,3 +22,16 @@ def spelled_out(name: str) -> str:
     raw = yaml.safe_load((ROOT / "profiles" / f"{name}.yaml").read_text())
     raw["steps"] = resolved_steps(raw.get("steps") or {})
     return yaml.safe_dump(raw, sort_keys=False)
+
+
+def profile_in(folder: Path, manifest: Path, name: str = "ci") -> Path:
+    """``profiles/<name>.yaml`` reading ``manifest``, every output under ``folder``
+    (``folder/run/<step>/``, ``folder/figures``): how a notebook is pointed at
+    another study, since a notebook's paths come from its profile."""
+    raw = yaml.safe_load((ROOT / "profiles" / f"{name}.yaml").read_text())
+    raw["data"]["manifest"] = str(manifest)
+    raw["outputs"] = {"root": str(folder / "run"), "figures": str(folder / "figures"),
+                      "book": str(folder / "book")}
+    path = folder / f"{name}_here.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path

@@ -98,6 +98,8 @@ def test_step_parameters_read_the_profile_then_the_overrides(monkeypatch) -> Non
         step_parameters("data", "ci", {"not_a_knob": 1})
     with pytest.raises(ProfileError, match="confidence: 95: Input should be less than 1"):
         step_parameters("external", "ci", {"confidence": 95})
+    with pytest.raises(ProfileError, match="output_dir cannot be overridden; fix: point"):
+        step_parameters("external", "ci", {"output_dir": "/elsewhere"})
 
 
 def _ci_with(tmp_path: Path, old: str, new: str) -> Path:

@@ -11,6 +11,7 @@ import nbformat
 import pandas as pd
 import papermill as pm
 import pytest
+from profile_edit import profile_in
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -54,13 +55,13 @@ def _kernel() -> str:
 
 @pytest.mark.slow
 def test_data_notebook_runs_with_parameter_overrides(ci_study: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
+    out = tmp_path / "run" / "data"
     subject = "TW-DEV-0002"
     executed = tmp_path / "00_data.ipynb"
     pm.execute_notebook(
         str(ROOT / "notebooks" / "00_data.ipynb"), str(executed),
-        parameters={"profile": "ci", "manifest": str(ci_study / "manifest.csv"), "output_dir": str(out),
-                    "figures_dir": str(tmp_path / "figures"), "example_subject": subject},
+        parameters={"profile": str(profile_in(tmp_path, ci_study / "manifest.csv")),
+                    "overrides": {"example_subject": subject}},
         kernel_name=_kernel(), cwd=str(ROOT / "notebooks"),
         progress_bar=False)
     notebook = nbformat.read(executed, as_version=4)
@@ -80,13 +81,12 @@ def test_data_notebook_runs_with_parameter_overrides(ci_study: Path, tmp_path: P
 @pytest.mark.slow
 def test_twin_notebook_compares_with_the_paper_and_shows_truth(ci_study: Path,
                                                               tmp_path: Path) -> None:
-    out = tmp_path / "out"
+    out = tmp_path / "run" / "twin"
     executed = tmp_path / "01_twin.ipynb"
     pm.execute_notebook(
         str(ROOT / "notebooks" / "01_twin.ipynb"), str(executed),
-        parameters={"profile": "ci", "manifest": str(ci_study / "manifest.csv"),
-                    "output_dir": str(out), "figures_dir": str(tmp_path / "figures"),
-                    "examples": 3},
+        parameters={"profile": str(profile_in(tmp_path, ci_study / "manifest.csv")),
+                    "overrides": {"examples": 3}},
         kernel_name=_kernel(), cwd=str(ROOT / "notebooks"), progress_bar=False)
     notebook = nbformat.read(executed, as_version=4)
     text = "\n".join(str(o) for c in notebook.cells for o in c.get("outputs", []))
@@ -102,11 +102,10 @@ def test_twin_notebook_compares_with_the_paper_and_shows_truth(ci_study: Path,
 
 @pytest.mark.slow
 def test_curation_notebook_writes_figure1_and_tables(ci_study: Path, tmp_path: Path) -> None:
-    out, figures = tmp_path / "out", tmp_path / "figures"
+    out, figures = tmp_path / "run" / "curation", tmp_path / "figures"
     pm.execute_notebook(
         str(ROOT / "notebooks" / "02_cohort_curation.ipynb"), str(tmp_path / "02.ipynb"),
-        parameters={"profile": "ci", "manifest": str(ci_study / "manifest.csv"),
-                    "output_dir": str(out), "figures_dir": str(figures)},
+        parameters={"profile": str(profile_in(tmp_path, ci_study / "manifest.csv"))},
         kernel_name=_kernel(), cwd=str(ROOT / "notebooks"), progress_bar=False)
     notebook = nbformat.read(tmp_path / "02.ipynb", as_version=4)
     text = "\n".join(str(o) for c in notebook.cells for o in c.get("outputs", []))

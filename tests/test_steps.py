@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from leukoct.config import load_profile, notebook_parameters
+from leukoct.config import load_profile, notebook_parameters, step_parameters
 from leukoct.steps import STEPS, study_steps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,11 +31,14 @@ def _notebook_parameters(stem: str) -> set[str]:
     return set(names)
 
 
-def test_every_profile_gives_each_notebook_exactly_its_parameters() -> None:
-    # A knob a profile forgot, or one a notebook no longer reads, would only
-    # show when that profile runs; check every profile against every notebook.
+def test_every_profile_gives_each_notebook_exactly_its_parameters(monkeypatch) -> None:
+    # A notebook takes the profile (and optional overrides) and reads every
+    # setting through step_parameters: the same names the workflow's rerun
+    # trigger holds, for every profile and every step.
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
     for name in ("ci", "demo", "paper", "real"):
         profile = load_profile(name, root=ROOT)
         for step in study_steps(profile):
-            given = set(notebook_parameters(profile, step.name))
-            assert given == _notebook_parameters(step.stem), (name, step.stem)
+            assert _notebook_parameters(step.stem) == {"profile", "overrides"}, step.stem
+            assert set(step_parameters(step.name, name)) == \
+                set(notebook_parameters(profile, step.name)), (name, step.stem)

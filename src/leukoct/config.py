@@ -310,7 +310,8 @@ def step_parameters(step: str, profile: str | os.PathLike[str] = "demo",
         A profile name or YAML path.
     overrides
         ``{name: value}`` replacing a knob of the step (checked as a profile's
-        would be) or a common parameter such as ``seed``.
+        would be) or ``seed``, ``threads``, ``verify_checksums``.  Paths are
+        not overridden: a step's files are where its profile puts them.
 
     Raises
     ------
@@ -329,6 +330,14 @@ def step_parameters(step: str, profile: str | os.PathLike[str] = "demo",
     loaded = load_profile(profile)
     resolved = notebook_parameters(loaded, step)
     chosen = dict(overrides or {})
+    paths = sorted(set(chosen) & {"profile", *PATH_PARAMETERS})
+    if paths:
+        # Where a step reads and writes is its profile's (leukoct.run.Run), so
+        # that every file a later step reads is where that step looks for it.
+        raise ProfileError(
+            f"overrides for step {step!r}: {', '.join(paths)} cannot be overridden; fix: "
+            "point the notebook at a profile whose data.manifest and outputs are where you "
+            "want them (a copy of profiles/ci.yaml, say)")
     unknown = sorted(set(chosen) - set(resolved))
     if unknown:
         raise ProfileError(
