@@ -25,18 +25,6 @@ from pathlib import Path
 
 from leukoct.config import Profile
 
-#: The file a step writes under ``<run>/<step>/`` -> (step, file name).
-_STEP_FILES: dict[str, tuple[str, str]] = {
-    "counts": ("data", "cohort_counts.csv"),
-    "twin_table1": ("twin", "table1_side_by_side.csv"),
-    "cascade": ("curation", "cascade.csv"),
-    "curated": ("curation", "curated.csv"),
-    "image_checks": ("curation", "image_checks.csv"),
-    "qc": ("registration", "qc.csv"),
-    "volumes": ("inference", "volumes.csv"),
-    "overlaps": ("evaluation", "overlaps.csv"),
-}
-
 
 @dataclass(frozen=True)
 class Run:
@@ -112,34 +100,30 @@ class Run:
         return self.truth_dir / "subjects.csv"
 
     # -- what the steps write ------------------------------------------------
-    def _step_file(self, key: str) -> Path:
-        step, name = _STEP_FILES[key]
-        return self.step_dir(step) / name
-
     @property
     def counts(self) -> Path:
         """Subjects per cohort and scan (step 00)."""
-        return self._step_file("counts")
+        return self.step_dir("data") / "cohort_counts.csv"
 
     @property
     def twin_table1(self) -> Path:
         """The twin's Table 1 beside the paper's (step 01)."""
-        return self._step_file("twin_table1")
+        return self.step_dir("twin") / "table1_side_by_side.csv"
 
     @property
     def cascade(self) -> Path:
         """The exclusion cascade before registration QC: who is registered."""
-        return self._step_file("cascade")
+        return self.step_dir("curation") / "cascade.csv"
 
     @property
     def curated(self) -> Path:
         """The curated cohort: one row per subject, its group or exclusion reason."""
-        return self._step_file("curated")
+        return self.step_dir("curation") / "curated.csv"
 
     @property
     def image_checks(self) -> Path:
         """Registry fields compared with the CT (step 02)."""
-        return self._step_file("image_checks")
+        return self.step_dir("curation") / "image_checks.csv"
 
     def registration_subject(self, subject_id: str) -> Path:
         """One subject's registration folder (transforms, maps, pseudo-label, QC)."""
@@ -152,7 +136,7 @@ class Run:
     @property
     def qc(self) -> Path:
         """The batch registration QC table with the registration-error flags."""
-        return self._step_file("qc")
+        return self.step_dir("registration") / "qc.csv"
 
     def predictions_dir(self, group: str) -> Path:
         """One curation group's predicted masks."""
@@ -165,12 +149,12 @@ class Run:
     @property
     def volumes(self) -> Path:
         """Predicted, registered, FLAIR and (twin) true LA volumes, one table."""
-        return self._step_file("volumes")
+        return self.step_dir("inference") / "volumes.csv"
 
     @property
     def overlaps(self) -> Path:
         """Per-subject Dice against the pseudo-label, manual mask and (twin) truth."""
-        return self._step_file("overlaps")
+        return self.step_dir("evaluation") / "overlaps.csv"
 
     @property
     def rulegraph(self) -> Path:

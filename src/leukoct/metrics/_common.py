@@ -15,10 +15,6 @@ NanPolicy = Literal["raise", "omit", "propagate"]
 ArrayLike = npt.ArrayLike
 
 
-# --------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------
-
 def _check_confidence(confidence: float) -> float:
     confidence = float(confidence)
     if not 0.0 < confidence < 1.0:

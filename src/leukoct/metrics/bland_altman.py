@@ -16,9 +16,6 @@ from leukoct.metrics._common import (
     _Result,
 )
 
-# --------------------------------------------------------------------------
-# Bland-Altman
-# --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class BlandAltmanResult(_Result):

@@ -16,9 +16,6 @@ from leukoct.metrics._common import (
     _Result,
 )
 
-# --------------------------------------------------------------------------
-# Lin's concordance correlation coefficient
-# --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class CCCResult(_Result):

@@ -17,9 +17,6 @@ from leukoct.metrics._common import (
     _Result,
 )
 
-# --------------------------------------------------------------------------
-# Pearson r and r^2
-# --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PearsonResult(_Result):

@@ -16,9 +16,6 @@ from leukoct.metrics._common import (
     _Result,
 )
 
-# --------------------------------------------------------------------------
-# Dice
-# --------------------------------------------------------------------------
 
 def dice(pred: ArrayLike, ref: ArrayLike, empty: float = float("nan")) -> float:
     """Dice similarity coefficient of two binary masks.
