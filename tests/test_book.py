@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from profile_edit import profile_in
 
 from leukoct.artefacts import save_table
 from leukoct.book import (
@@ -80,13 +80,7 @@ def test_the_book_source_lists_no_chapter_by_hand() -> None:
 
 
 def _profile_in(tmp_path: Path, name: str):
-    raw = yaml.safe_load((ROOT / "profiles" / f"{name}.yaml").read_text())
-    raw["data"]["manifest"] = str(tmp_path / "manifest.csv")
-    raw["outputs"] = {"root": str(tmp_path / "run"), "figures": str(tmp_path / "figures"),
-                      "book": str(tmp_path / "book")}
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return load_profile(path, root=ROOT)
+    return load_profile(profile_in(tmp_path, tmp_path / "manifest.csv", name), root=ROOT)
 
 
 def _executed_run(tmp_path: Path, name: str):
