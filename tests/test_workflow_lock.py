@@ -45,7 +45,10 @@ def test_the_lock_of_a_running_workflow_is_kept(tmp_path: Path) -> None:
     lock = _lock(tmp_path)
     fake = tmp_path / "bin" / "snakemake"          # a process named like Snakemake
     fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\nsleep 30\n")
+    # Python, not a shell script: ``sh`` forks ``sleep``, and in the instant
+    # between fork and exec the child still carries the script's command line,
+    # so a scan could count two Snakemakes (seen once in CI at 2f421c2).
+    fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(30)\n")
     fake.chmod(0o755)
     process = subprocess.Popen([str(fake)], cwd=tmp_path)
     try:
