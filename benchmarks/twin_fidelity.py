@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -34,6 +33,7 @@ from leukoct.config import load_profile
 from leukoct.evaluation import study_frame
 from leukoct.manifest import load_manifest
 from leukoct.registration_accuracy import cohort_errors
+from leukoct.run import Run
 from leukoct.twin.calibration import read_truth, vendor_contrast
 
 
@@ -98,7 +98,7 @@ def relations(frame: pd.DataFrame, qc: pd.DataFrame | None, manifest: pd.DataFra
     return lines
 
 
-def findings(run: Path, frame: pd.DataFrame, truth: pd.DataFrame, truth_dir: Path) -> list[Line]:
+def findings(run: Run, frame: pd.DataFrame, truth: pd.DataFrame) -> list[Line]:
     """The method's headline results against issue 16's targets and the paper."""
     lines = []
     ext = frame[frame["group"] == "external"]
@@ -126,7 +126,7 @@ def findings(run: Path, frame: pd.DataFrame, truth: pd.DataFrame, truth_dir: Pat
         ok = 1 / 1.5 <= pm / tm <= 1.5
         lines.append(Line("clinical median predicted LA (true median)", f"{pm:.1f} mL ({tm:.1f})",
                           "within 1.5x", "11.2 mL", ok))
-    values = ledger.read_values(run / "values")
+    values = ledger.read_values(run.values_root)
     s4 = _value(values, "tableS4", "la_volume_ols", "p", "age")
     lines.append(Line("Table S4: age association, p",
                       "not produced" if s4 is None else f"{s4['estimate']:.2g}", "< 0.05",
@@ -140,11 +140,10 @@ def findings(run: Path, frame: pd.DataFrame, truth: pd.DataFrame, truth_dir: Pat
                       "not produced" if q5 is None else
                       f"{q5['estimate']:.2f} ({q5['ci_low']:.2f}-{q5['ci_high']:.2f})", "> 1",
                       "1.65", None if q5 is None else bool(q5["estimate"] > 1)))
-    qc_path = run / "registration" / "qc.csv"
-    if qc_path.is_file():
-        qc = pd.read_csv(qc_path)
+    if run.qc.is_file():
+        qc = pd.read_csv(run.qc)
         ordinary = qc.loc[~qc["registration_error"].astype(bool), "subject_id"]
-        errors = cohort_errors(run / "registration", truth_dir, ordinary)
+        errors = cohort_errors(run.step_dir("registration"), run.truth_dir, ordinary)
         med, p95 = errors["mean_mm"].median(), errors["p95_mm"].median()
         lines.append(Line("registration error in the brain, median of per-pair means",
                           f"{med:.2f} mm (p95 {p95:.2f}; n = {len(errors)})", "<= 1.5 mm", "",
@@ -162,16 +161,15 @@ def main() -> None:
     profile = load_profile(args.profile)
     if profile.twin is None:
         raise SystemExit(f"profile {profile.name} reads a real manifest: the twin's truth is needed")
-    run = profile.outputs.root
+    run = Run(profile)
     frame = study_frame(profile)
-    manifest = load_manifest(profile.manifest, verify_checksums=False)
-    truth = read_truth(profile.manifest.parent)
-    qc_path = run / "registration" / "qc.csv"
-    qc = pd.read_csv(qc_path) if qc_path.is_file() else None
+    manifest = load_manifest(run.manifest, verify_checksums=False)
+    truth = read_truth(run.manifest.parent)
+    qc = pd.read_csv(run.qc) if run.qc.is_file() else None
     header = f"{'target':58s} {'measured':28s} {'target':14s} {'paper':22s}"
     for title, lines in (("The twin's observable relations", relations(frame, qc, manifest, truth)),
                          ("The method on the twin",
-                          findings(run, frame, truth, profile.manifest.parent / "truth"))):
+                          findings(run, frame, truth))):
         print(f"\n{title} ({profile.name})\n{header}")
         for line in lines:
             print(line.show())

@@ -31,6 +31,7 @@ from leukoct.config import Profile, load_profile
 from leukoct.dictionary import data_dictionary_markdown
 from leukoct.manifest_views import profile_views
 from leukoct.provenance import read_sidecar
+from leukoct.run import Run
 from leukoct.steps import Step, study_steps
 
 BOOK_SOURCE = "book"
@@ -156,11 +157,6 @@ def artefacts_markdown(figures_dir: Path, stage_figures: str = "figures") -> str
     return "\n".join(lines)
 
 
-def rulegraph_path(profile: Profile) -> Path:
-    """Where the workflow's ``rulegraph`` rule draws the rule graph."""
-    return profile.outputs.root / "workflow" / "rulegraph.png"
-
-
 def workflow_markdown(profile: Profile, picture: str | None) -> str:
     """The workflow page: the rule graph and what re-runs after an edit."""
     lines = [
@@ -209,7 +205,7 @@ def workflow_markdown(profile: Profile, picture: str | None) -> str:
 def ledger_page(profile: Profile) -> str:
     """The claims-ledger page of a run (:mod:`leukoct.ledger`)."""
     claims = ledger.read_claims()
-    table = ledger.ledger_table(claims, ledger.read_values(profile.outputs.root / "values"))
+    table = ledger.ledger_table(claims, ledger.read_values(Run(profile).values_root))
     return ledger.ledger_markdown(table, ledger.inconsistencies(claims))
 
 
@@ -235,7 +231,7 @@ def headline_markdown(profile: Profile) -> str:
     the ledger's status, so the page says at once whether the findings emerged.
     """
     claims = ledger.read_claims()
-    table = ledger.ledger_table(claims, ledger.read_values(profile.outputs.root / "values"))
+    table = ledger.ledger_table(claims, ledger.read_values(Run(profile).values_root))
     counts = table["status"].value_counts()
     rows = table.set_index("claim_id").loc[list(HEADLINE_CLAIMS)]
     lines = [f"Built with the `{profile.name}` profile. The paper's main findings beside this "
@@ -335,11 +331,12 @@ def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
     """
     assert profile.root is not None
     source = profile.root / BOOK_SOURCE
-    stage = stage or profile.outputs.root / "book_src"
+    run = Run(profile)
+    stage = stage or run.book_stage
     if stage.exists():
         shutil.rmtree(stage)
     shutil.copytree(source, stage, ignore=_IGNORED)
-    executed = profile.outputs.root / "notebooks"
+    executed = run.executed
     chapters = stage / "chapters"
     chapters.mkdir(exist_ok=True)
     # A run renders the chapters of the steps it executed (real data skip
@@ -370,7 +367,7 @@ def assemble_book(profile: Profile, stage: Path | None = None) -> Path:
     if HEADLINE_MARKER in text:
         index.write_text(text.replace(HEADLINE_MARKER, headline_markdown(profile)),
                          encoding="utf-8")
-    picture = rulegraph_path(profile)
+    picture = run.rulegraph
     if picture.is_file():
         (stage / "workflow").mkdir(exist_ok=True)
         shutil.copy2(picture, stage / "workflow" / "rulegraph.png")

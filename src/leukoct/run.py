@@ -68,9 +68,14 @@ class Run:
         """Folder of every job's log."""
         return self.root / "logs"
 
+    @property
+    def values_root(self) -> Path:
+        """The folder of every chapter's saved values (the claims ledger reads it whole)."""
+        return self.root / "values"
+
     def values(self, stem: str) -> Path:
         """The folder where chapter ``stem`` saves the values the claims ledger reads."""
-        return self.root / "values" / stem
+        return self.values_root / stem
 
     @property
     def views(self) -> Path:
@@ -160,6 +165,11 @@ class Run:
     def rulegraph(self) -> Path:
         """The workflow's rule graph, drawn for the book."""
         return self.root / "workflow" / "rulegraph.png"
+
+    @property
+    def book_stage(self) -> Path:
+        """Where the book's sources, chapters and figures are assembled before Sphinx runs."""
+        return self.root / "book_src"
 
     @property
     def book_index(self) -> Path:
