@@ -1,18 +1,20 @@
 """nnU-Net training and inference speed on this machine.
 
-For each network (the profile's plan and nnU-Net's own 2d plan, optionally
-at the paper's batch size), trains a few iterations with nnU-Net's trainer
+For each network (the profile's plan, optionally the same plan at twice its
+width and nnU-Net's own 2d plan, with and without the paper's batch size)
+and each CPU arithmetic (float32, nnU-Net's; bfloat16 autocast,
+:mod:`leukoct.precision`), trains a few iterations with nnU-Net's trainer
 and reports seconds per training iteration and the implied seconds per
 250-iteration epoch (the paper: 60 s per epoch on an RTX A6000, batch 12);
 then predicts a few CTs with a trained checkpoint, with and without
-test-time mirroring, and reports seconds per CT.
+test-time mirroring, in each arithmetic, and reports seconds per CT.
 
 Needs the profile's exported and planned dataset (``snakemake ...
 nnunet_plan``) and, for the inference part, its trained model.  Run from
 the project root::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/nnunet_speed.py --profile demo \\
-        --iterations 20 --cts 5
+        --iterations 20 --cts 5 --precisions fp32 bf16 --wide
 
 Writes nothing outside ``<training step>/nnUNet_results/<dataset>/benchmark__*``
 (removed at the end).
@@ -28,10 +30,11 @@ import time
 
 
 def _train_seconds(plans: dict, name: str, batch: int | None, iterations: int,
-                   folders, device) -> dict:
+                   folders, device, precision: str = "fp32") -> dict:
     from batchgenerators.utilities.file_and_folder_operations import load_json
 
     from leukoct.nnunet_trainer import ScheduledTrainer
+    from leukoct.precision import cpu_autocast
 
     plans = json.loads(json.dumps(plans))
     plans["plans_name"] = f"benchmark_{name}"
@@ -44,14 +47,16 @@ def _train_seconds(plans: dict, name: str, batch: int | None, iterations: int,
     trainer.on_train_start()
     trainer.on_epoch_start()
     trainer.on_train_epoch_start()
-    trainer.train_step(next(trainer.dataloader_train))  # warm-up: first batch, allocation
-    start = time.perf_counter()
-    for _ in range(iterations):
-        trainer.train_step(next(trainer.dataloader_train))
-    seconds = (time.perf_counter() - start) / iterations
+    with cpu_autocast(precision):
+        trainer.train_step(next(trainer.dataloader_train))  # warm-up: first batch, allocation
+        start = time.perf_counter()
+        for _ in range(iterations):
+            trainer.train_step(next(trainer.dataloader_train))
+        seconds = (time.perf_counter() - start) / iterations
     shutil.rmtree(trainer.output_folder_base, ignore_errors=True)
     params = sum(p.numel() for p in trainer.network.parameters())
-    return {"network": name, "features": config["architecture"]["arch_kwargs"]["features_per_stage"],
+    return {"network": name, "precision": precision,
+            "features": config["architecture"]["arch_kwargs"]["features_per_stage"],
             "patch": config["patch_size"], "batch": config["batch_size"],
             "parameters_M": round(params / 1e6, 2), "s_per_iteration": round(seconds, 3),
             "s_per_250_iteration_epoch": round(seconds * 250, 1)}
@@ -64,6 +69,10 @@ def main() -> None:
     parser.add_argument("--cts", type=int, default=5, help="CTs to predict (0: skip inference)")
     parser.add_argument("--nnunet-default", action="store_true",
                         help="also time nnU-Net's own network (slow on a CPU)")
+    parser.add_argument("--wide", action="store_true",
+                        help="also time the profile's network at twice its width")
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16"],
+                        help="CPU arithmetic to time (bf16: leukoct.precision)")
     args = parser.parse_args()
 
     import pandas as pd
@@ -85,13 +94,24 @@ def main() -> None:
         torch.set_num_threads(settings.threads)
     print(f"device: {device}; torch threads: {torch.get_num_threads()}")
 
-    rows = [_train_seconds(json.loads(folders.plans(settings).read_text()), "profile", None,
-                           args.iterations, folders, device)]
+    from leukoct.precision import native_bf16
+
+    print(f"native bfloat16 on this CPU: {native_bf16()}")
+    profile_plans = json.loads(folders.plans(settings).read_text())
+    networks = [("profile", profile_plans, None, args.iterations)]
+    if args.wide:
+        features = profile_plans["configurations"]["2d"]["architecture"]["arch_kwargs"][
+            "features_per_stage"]
+        wide = settings.model_copy(update={"base_features": 2 * features[0],
+                                           "max_features": 2 * max(features)})
+        networks.append(("profile_x2_width", seg.derive_plans(profile_plans, wide), None,
+                         args.iterations))
     if args.nnunet_default:
         plans = json.loads((folders.dataset_preprocessed / f"{seg.NNUNET_PLANS}.json").read_text())
-        rows.append(_train_seconds(plans, "nnunet", None, max(2, args.iterations // 5), folders, device))
-        rows.append(_train_seconds(plans, "nnunet_batch12", 12, max(2, args.iterations // 5),
-                                   folders, device))
+        few = max(2, args.iterations // 5)
+        networks += [("nnunet", plans, None, few), ("nnunet_batch12", plans, 12, few)]
+    rows = [_train_seconds(plans, name, batch, n, folders, device, precision)
+            for name, plans, batch, n in networks for precision in args.precisions]
     print(pd.DataFrame(rows).to_string(index=False))
 
     if args.cts:
@@ -101,16 +121,21 @@ def main() -> None:
             ["subject_id", "ct_path"]], on="subject_id")
         out = []
         for mirroring in (False, True):
-            inference = predictions.inference_settings(profile).model_copy(update={"mirroring": mirroring})
-            start = time.perf_counter()
-            predictor = nnunet_inference.load_predictor(folders, settings, inference)
-            startup = time.perf_counter() - start
-            scratch = folders.results / "benchmark_predictions"
-            table = nnunet_inference.predict_cases(predictor, cases, scratch, settings.normalization)
-            shutil.rmtree(scratch, ignore_errors=True)
-            out.append({"mirroring": mirroring, "predictor_start_s": round(startup, 2),
-                        "s_per_CT_mean": round(float(table["seconds"].mean()), 2),
-                        "s_per_CT_max": round(float(table["seconds"].max()), 2), "CTs": len(table)})
+            for precision in args.precisions:
+                inference = predictions.inference_settings(profile).model_copy(
+                    update={"mirroring": mirroring})
+                start = time.perf_counter()
+                predictor = nnunet_inference.load_predictor(folders, settings, inference)
+                startup = time.perf_counter() - start
+                scratch = folders.results / "benchmark_predictions"
+                table = nnunet_inference.predict_cases(predictor, cases, scratch,
+                                                       settings.normalization, precision)
+                shutil.rmtree(scratch, ignore_errors=True)
+                out.append({"mirroring": mirroring, "precision": precision,
+                            "predictor_start_s": round(startup, 2),
+                            "s_per_CT_mean": round(float(table["seconds"].mean()), 2),
+                            "s_per_CT_max": round(float(table["seconds"].max()), 2),
+                            "CTs": len(table)})
         print(pd.DataFrame(out).to_string(index=False))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leukoct import precision as arithmetic
 from leukoct.images import mask_volume_ml
 from leukoct.segmentation import (
     FILE_ENDING,
@@ -83,7 +84,7 @@ def load_predictor(folders: NnunetFolders, training: TrainingSettings,
 
 
 def predict_cases(predictor: Any, cases: pd.DataFrame, out_dir: Path,
-                  normalization: str = "zscore") -> pd.DataFrame:
+                  normalization: str = "zscore", precision: str = "fp32") -> pd.DataFrame:
     """Predict LA on each CT with one loaded predictor; write masks.
 
     Each CT gets the export's intensity treatment (HU clipped) before
@@ -94,6 +95,8 @@ def predict_cases(predictor: Any, cases: pd.DataFrame, out_dir: Path,
     ----------
     cases
         ``subject_id, ct_path``.
+    precision
+        ``fp32`` or ``bf16`` (resolved: :func:`leukoct.precision.resolve`).
 
     Returns
     -------
@@ -110,7 +113,8 @@ def predict_cases(predictor: Any, cases: pd.DataFrame, out_dir: Path,
         image, properties = reader.read_images([str(row.ct_path)])
         if normalization == "zscore":
             image = clip_hounsfield(image)
-        seg = predictor.predict_single_npy_array(image.astype(np.float32), properties)
+        with arithmetic.cpu_autocast(precision):
+            seg = predictor.predict_single_npy_array(image.astype(np.float32), properties)
         target = out_dir / f"{row.subject_id}{FILE_ENDING}"
         reader.write_seg(seg.astype(np.uint8), str(target), properties)
         seconds = time.perf_counter() - start

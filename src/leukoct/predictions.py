@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from leukoct import nnunet_inference, pseudolabels
+from leukoct import precision as arithmetic
 from leukoct import segmentation as seg
 from leukoct.config import Profile
 from leukoct.manifest import load_manifest
@@ -120,7 +121,10 @@ def predict_group(profile: Profile, group: str) -> pd.DataFrame:
     out = predictions_dir(profile, group)
     if len(cases):
         predictor = nnunet_inference.load_predictor(f, training, settings)
-        table = nnunet_inference.predict_cases(predictor, cases, out / "masks", training.normalization)
+        precision = arithmetic.resolve(settings.cpu_precision, seg.pick_device(settings.device).type)
+        print(f"nnU-Net inference arithmetic: {precision}", flush=True)
+        table = nnunet_inference.predict_cases(predictor, cases, out / "masks",
+                                               training.normalization, precision)
     else:
         table = pd.DataFrame(columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
     out.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
+from leukoct import precision as arithmetic
 from leukoct.messages import LeukoctError
 from leukoct.seeding import seed_everything
 from leukoct.settings import (  # noqa: F401 (re-exported: their home before)
@@ -400,10 +401,12 @@ def foreground_window(folders: NnunetFolders) -> dict[str, float]:
 TRAINER_REVISION = 2
 
 
-def run_signature(folders: NnunetFolders, settings: TrainingSettings) -> dict[str, Any]:
-    """What a checkpoint belongs to: the schedule, the seed and the checksums of
-    the plans, the split, the dataset description and every exported image
-    and label it was trained with."""
+def run_signature(folders: NnunetFolders, settings: TrainingSettings,
+                  precision: str = "fp32") -> dict[str, Any]:
+    """What a checkpoint belongs to: the schedule, the seed, the arithmetic
+    (``precision``, as resolved on this machine) and the checksums of the
+    plans, the split, the dataset description and every exported image and
+    label it was trained with."""
     files = {"plans": folders.plans(settings), "splits": folders.splits,
              "dataset": folders.dataset_raw / "dataset.json", "cases": folders.cases}
     images = hashlib.sha256()
@@ -411,7 +414,7 @@ def run_signature(folders: NnunetFolders, settings: TrainingSettings) -> dict[st
         for path in sorted((folders.dataset_raw / folder).glob(f"*{FILE_ENDING}")):
             images.update(f"{folder}/{path.name}:{_sha256(path)}\n".encode())
     return {"schedule": settings.schedule, "seed": settings.seed, "images": images.hexdigest(),
-            "trainer_revision": TRAINER_REVISION,
+            "trainer_revision": TRAINER_REVISION, "precision": precision,
             **{name: _sha256(path) for name, path in files.items()}}
 
 
@@ -469,7 +472,8 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
     if not plans_file.is_file():
         raise SegmentationError(f"no nnU-Net plans at {plans_file}; run `leukoct nnunet-plan` first")
     device = pick_device(settings.device)
-    print(f"nnU-Net training on device: {device}", flush=True)
+    precision = arithmetic.resolve(settings.cpu_precision, device.type)
+    print(f"nnU-Net training on device: {device}, arithmetic: {precision}", flush=True)
     if device.type == "cpu":
         torch.set_num_threads(settings.threads)
     workers = settings.augmentation_workers
@@ -480,7 +484,7 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
         # break its planner, which also reads it, so it is set here only.
         os.environ["nnUNet_n_proc_DA"] = str(workers)
     fold_dir = folders.fold_dir(settings, fold)
-    signature = run_signature(folders, settings)
+    signature = run_signature(folders, settings, precision)
     cache = _cached_model(folders, signature)
     if (cache / "checkpoint_final.pth").is_file():
         # The same data, plans, split, schedule and seed were trained before:
@@ -504,17 +508,21 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
         trainer.set_schedule(**settings.schedule)
         trainer.seed_epochs(settings.seed)
     (fold_dir / SCHEDULE_FILE).write_text(json.dumps(
-        {"signature": signature, "settings": settings.model_dump(), "device": str(device)},
+        {"signature": signature, "settings": settings.model_dump(), "device": str(device),
+         "precision": precision},
         indent=2), encoding="utf-8")
     maybe_load_checkpoint(trainer, continue_training=resume, validation_only=False)
     if resume:
         print(f"resuming from epoch {trainer.current_epoch} in {fold_dir}", flush=True)
     start = time.perf_counter()
-    trainer.run_training()
-    seconds = time.perf_counter() - start
-    trainer.perform_actual_validation(save_probabilities=False)
+    # The validation predicts in the arithmetic the inference step will use.
+    with arithmetic.cpu_autocast(precision):
+        trainer.run_training()
+        seconds = time.perf_counter() - start
+        trainer.perform_actual_validation(save_probabilities=False)
     timing = {"training_seconds": seconds, "resumed": resume, "device": str(device),
-              "epochs": settings.epochs, "iterations_per_epoch": settings.iterations_per_epoch}
+              "precision": precision, "epochs": settings.epochs,
+              "iterations_per_epoch": settings.iterations_per_epoch}
     (fold_dir / "leukoct_timing.json").write_text(json.dumps(timing, indent=2), encoding="utf-8")
     _keep_model(fold_dir, cache)
     return fold_dir

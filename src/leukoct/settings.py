@@ -107,6 +107,10 @@ class TrainingSettings(BaseModel):
         None, ge=0, description="nnU-Net's data-augmentation processes; None: 0 on CPU "
         "(augment in the training process, fastest on 2 cores), nnU-Net's choice on a GPU.")
     seed: int = Field(0, ge=0, description="Seed of torch, numpy and random before training.")
+    cpu_precision: Literal["fp32", "bf16", "auto"] = Field(
+        "fp32", description="Arithmetic on a CPU (nnU-Net: fp32; a GPU autocasts to fp16 "
+        "whatever this says). bf16: torch's bfloat16 autocast, ~2x faster where the CPU has "
+        "AVX512-BF16 or AMX, slower where emulated; auto: bf16 where native, else fp32.")
 
     @property
     def schedule(self) -> dict[str, int]:
@@ -144,3 +148,5 @@ class InferenceSettings(BaseModel):
     checkpoint: Literal["checkpoint_final.pth", "checkpoint_best.pth"] = "checkpoint_final.pth"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = Field(2, ge=1)
+    cpu_precision: Literal["fp32", "bf16", "auto"] = Field(
+        "fp32", description="Arithmetic of prediction on a CPU (see the training knob).")
