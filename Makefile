@@ -9,6 +9,10 @@ SHELL := /bin/bash
 PYTHON   ?= python3.11
 PROFILE  ?= demo
 CORES    ?= $(shell nproc 2>/dev/null || echo 2)
+# EXECUTOR=slurm: every job but the local bookkeeping is an sbatch job
+# (workflow/profiles/slurm; account and partitions from SLURM_ACCOUNT,
+# SLURM_PARTITION, SLURM_GPU_PARTITION), its SLURM log in build/<profile>/logs/slurm/.
+EXECUTOR ?= local
 VENV     := .venv
 BIN      := $(VENV)/bin
 LOCK     := requirements/lock.txt
@@ -31,7 +35,7 @@ help:
 	@echo "make test   run the test suite"
 	@echo "make lab    open JupyterLab on notebooks/"
 	@echo "make lint   ruff on the code and notebooks (also a test, and a pre-commit hook)"
-	@echo "options:    PROFILE=ci|demo|paper|real|path/to/profile.yaml  CORES=N"
+	@echo "options:    PROFILE=ci|demo|paper|real|path/to/profile.yaml  CORES=N  EXECUTOR=local|slurm"
 
 env: $(STAMP)
 
@@ -49,8 +53,14 @@ book: $(STAMP)
 	@# A run killed without cleaning up (SIGKILL, power loss) leaves Snakemake's
 	@# lock; it is removed only when no Snakemake runs here (leukoct.workflow_lock).
 	@$(BIN)/leukoct unlock-stale
+ifeq ($(EXECUTOR),slurm)
+	$(BIN)/snakemake --workflow-profile workflow/profiles/slurm --config profile=$(PROFILE) \
+	  --slurm-logdir "$$($(BIN)/python -c 'from leukoct.config import load_profile; from leukoct.run import Run; print(Run(load_profile("$(PROFILE)")).slurm_logs)')" \
+	  || { $(BIN)/leukoct failures; exit 1; }
+else
 	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) --rerun-incomplete \
 	  || { $(BIN)/leukoct failures; exit 1; }
+endif
 	@echo "time per step (the last time each ran):"
 	@$(BIN)/leukoct timings --profile $(PROFILE)
 	@$(BIN)/python -c 'from leukoct.config import load_profile; p = load_profile("$(PROFILE)"); print("book: file://" + str(p.outputs.book / "_build/html/index.html"))'

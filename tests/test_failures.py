@@ -121,3 +121,58 @@ def test_a_failing_snakemake_run_ends_with_the_summary(tmp_path: Path, capsys) -
     err = capsys.readouterr().err
     assert "step clinical: steps.clinical.age_cut: 200" in err
     assert "log: " in err and "Traceback" not in err
+
+
+# A register job that SLURM killed for its memory, as Snakemake 9.27 with
+# snakemake-executor-plugin-slurm 1.4.0 logs it (paths shortened), and the
+# head of that job's SLURM log (slurmstepd, Slurm 22.05).
+SLURM_BLOCK = """\
+Error in rule register:
+    message: SLURM-job '12' failed, SLURM status is: 'FAILED'. For further error details see \
+the cluster/cloud log and the log files of the involved rule(s).
+    jobid: 0
+    output: {run}/registration/subjects/TW-DEV-0002/qc.json
+    log: {run}/logs/register/TW-DEV-0002.log, {run}/logs/slurm/rule_register/TW-DEV-0002/12.log \
+(check log file(s) for error details)
+    shell:
+        leukoct register --profile p.yaml --subject TW-DEV-0002 > log 2>&1
+        (command exited with non-zero exit code)
+    external_jobid: 12
+Shutting down, this might take some time.
+"""
+SLURM_LOG = """\
+srun: cluster configuration lacks support for cpu binding
+slurmstepd-vm: error: StepId=12.batch exceeded memory limit (456777728 > 104857600), being killed
+slurmstepd-vm: error: Exceeded job memory limit
+slurmstepd-vm: error: *** JOB 12 ON vm CANCELLED AT 2026-12-02T18:21:43 ***
+"""
+
+
+def test_a_job_slurm_killed_is_named_with_its_slurm_log_and_why(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "logs" / "register").mkdir(parents=True)
+    (run / "logs" / "register" / "TW-DEV-0002.log").write_text("")   # killed before a word
+    slurm_log = run / "logs" / "slurm" / "rule_register" / "TW-DEV-0002" / "12.log"
+    slurm_log.parent.mkdir(parents=True)
+    slurm_log.write_text(SLURM_LOG)
+    block = SLURM_BLOCK.format(run=run)
+    [job] = failed_jobs(block)
+    assert (job.log, job.slurm_log, job.status) == (
+        run / "logs" / "register" / "TW-DEV-0002.log", slurm_log, "FAILED")
+    text = summary(block, root=tmp_path)
+    assert text.splitlines()[1:] == [
+        "  step register: SLURM stopped the job: StepId=12.batch exceeded memory limit"
+        " (456777728 > 104857600), being killed",
+        "    log: -",
+        "    SLURM log: run/logs/slurm/rule_register/TW-DEV-0002/12.log (state FAILED)"]
+
+
+def test_a_cluster_job_that_failed_on_its_own_gives_its_error_and_slurm_log(
+        tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    (run / "logs" / "register").mkdir(parents=True)
+    (run / "logs" / "register" / "TW-DEV-0002.log").write_text(
+        "leukoct: error: TW-DEV-0002: the FLAIR is not a NIfTI file\n")
+    text = summary(SLURM_BLOCK.format(run=run), root=tmp_path)
+    assert "step register: TW-DEV-0002: the FLAIR is not a NIfTI file" in text
+    assert "SLURM log: run/logs/slurm/rule_register/TW-DEV-0002/12.log (state FAILED)" in text

@@ -27,6 +27,7 @@ from leukoct import manifest_views, predictions, pseudolabels
 from leukoct.book import artefact_registry
 from leukoct.config import load_profile
 from leukoct.manifest import sha256_file
+from leukoct.run import Run
 from leukoct.steps import STEPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -534,3 +535,98 @@ def test_a_build_killed_in_registration_and_in_training_resumes_to_the_same_tabl
     assert resumed.keys() == expected.keys()
     differ = [name for name in expected if resumed[name] != expected[name]]
     assert not differ, f"tables differ from the uninterrupted run: {differ}"
+
+
+def _local_slurm_or_skip() -> None:
+    """Skip unless the SLURM, munge and MariaDB commands exist; install them
+    once with apt-get where that is possible (root, apt-get, and
+    ``LEUKOCT_TEST_APT`` not ``0``), as on CI's fresh machine."""
+    import local_slurm
+
+    missing = local_slurm.missing_packages()
+    if missing and os.environ.get("LEUKOCT_TEST_APT", "1") != "0":
+        why = local_slurm.install_packages(missing)
+        if why is not None:
+            pytest.skip(f"a local SLURM needs {' '.join(missing)}: {why}")
+        missing = local_slurm.missing_packages()
+    if missing:
+        pytest.skip(f"a local SLURM needs the Debian packages {' '.join(missing)}"
+                    " (LEUKOCT_TEST_APT=0: not installed by the test)")
+
+
+def _on_slurm(folder: Path, profile: Path, cluster, *args: str) -> subprocess.CompletedProcess:
+    """The workflow through the SLURM executor with the cluster profile.
+
+    Wrapped in ``timeout -k``: Snakemake ignores SIGTERM while jobs run."""
+    command, env = _workflow(folder, profile, "--workflow-profile",
+                             str(ROOT / "workflow" / "profiles" / "slurm"),
+                             "--slurm-logdir", str(Run(load_profile(profile, root=ROOT)).slurm_logs), *args)
+    env = {**env, **cluster.env, "PATH": env["PATH"] + os.pathsep + "/usr/sbin"}
+    for name in ("SLURM_ACCOUNT", "SLURM_PARTITION", "SLURM_GPU_PARTITION"):
+        env.pop(name, None)     # the test cluster's defaults, not the caller's
+    return subprocess.run(["timeout", "-k", "10", "600", *command], capture_output=True,
+                          text=True, env=env, cwd=folder)
+
+
+@pytest.mark.slow
+def test_registration_fans_out_on_a_real_slurm_cluster(ci_run: tuple[Path, Path],
+                                                       tmp_path: Path) -> None:
+    """cascade -> one SLURM job per subject -> QC on a throwaway local cluster
+    (tests/local_slurm.py: munged, MariaDB, slurmdbd, slurmctld, slurmd, all
+    under tmp_path, stopped by their process ids), equal to the local run.
+
+    First one subject with a memory limit below its need: SLURM kills it, and
+    ``leukoct failures`` names the SLURM log and why, without a traceback; then
+    the whole fan-out, which re-runs that subject (``--rerun-incomplete``).
+    Installs the Debian packages with apt-get when missing and possible (see
+    ``_local_slurm_or_skip``); skipped, saying why, where they are absent."""
+    _local_slurm_or_skip()
+    from local_slurm import LocalSlurm
+
+    local_folder, _ = ci_run
+    folder = tmp_path / "cluster-run"
+    folder.mkdir()
+    shutil.copytree(local_folder / "data", folder / "data")
+    profile = ci_profile_in(folder)
+    local = load_profile(ci_run[1], root=ROOT)
+    on_slurm = load_profile(profile, root=ROOT)
+    cascade = pd.read_csv(local.outputs.root / "curation" / "cascade.csv")
+    subjects = sorted(cascade.loc[cascade["register"], "subject_id"])
+    with LocalSlurm(tmp_path / "slurm", cpus=min(2, os.cpu_count() or 1)) as cluster:
+        # A job SLURM kills: one clean message naming its SLURM log.
+        first = on_slurm.outputs.root / "registration" / "subjects" / subjects[0] / "qc.json"
+        failed = _on_slurm(folder, profile, cluster, str(first),
+                           "--set-resources", "register:mem_mb=100")
+        assert failed.returncode not in (0, 124, 137), failed.stdout[-3000:] + failed.stderr[-3000:]
+        report = subprocess.run([str(Path(sys.executable).parent / "leukoct"), "failures"],
+                                capture_output=True, text=True, cwd=folder)
+        assert "Traceback" not in report.stderr, report.stderr
+        slurm_log = re.search(r"SLURM log: (\S+)", report.stderr)
+        assert slurm_log, report.stderr
+        assert (ROOT / slurm_log.group(1)).is_file(), report.stderr   # absolute, or the project's
+        assert "exceeded memory limit" in report.stderr and "(state " in report.stderr, report.stderr
+        assert f"logs/slurm/rule_register/{subjects[0]}/" in slurm_log.group(1)
+
+        result = _on_slurm(folder, profile, cluster, "registration_qc")
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-4000:]
+        jobs = {j["JobIDRaw"]: j for j in cluster.jobs()}
+    # Every registration ran as a SLURM job, recorded by the accounting, its
+    # log under the run's logs/; the cascade and the QC are local rules.
+    submitted = dict(re.findall(r"submitted with SLURM jobid (\d+) \(log: .*?rule_register/"
+                                r"([\w-]+)/\d+\.log\)", output))
+    assert sorted(submitted.values()) == subjects
+    for jobid, subject in submitted.items():
+        assert jobs[jobid]["State"] == "COMPLETED", jobs[jobid]
+        assert jobs[jobid]["Comment"] == f"rule_register_wildcards_{subject}"
+        assert (on_slurm.outputs.root / "logs" / "slurm" / "rule_register" / subject /
+                f"{jobid}.log").is_file()
+    # The results equal the local run's (all but the measured run time).
+    ours = pd.read_csv(on_slurm.outputs.root / "registration" / "qc.csv").drop(columns="runtime_s")
+    theirs = pd.read_csv(local.outputs.root / "registration" / "qc.csv").drop(columns="runtime_s")
+    pd.testing.assert_frame_equal(ours, theirs)
+    for subject in subjects:
+        name = Path("registration") / "subjects" / subject / "wmh_pseudolabel_ct.nii.gz"
+        a, b = (np.asanyarray(nib.load(r / name).dataobj)
+                for r in (on_slurm.outputs.root, local.outputs.root))
+        assert np.array_equal(a, b), subject

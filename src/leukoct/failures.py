@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 #: leukoct's own one-line errors (leukoct.cli) start with this.
@@ -31,6 +31,11 @@ class FailedJob:
     rule: str
     wildcards: str
     log: Path | None
+    #: The job's own SLURM log (stdout and stderr of its ``sbatch`` job), when
+    #: it ran on a cluster through snakemake-executor-plugin-slurm.
+    slurm_log: Path | None = None
+    #: What the executor said of it (e.g. the SLURM state ``FAILED``, ``TIMEOUT``).
+    status: str = ""
 
 
 def failed_jobs(snakemake_log: str) -> list[FailedJob]:
@@ -41,10 +46,29 @@ def failed_jobs(snakemake_log: str) -> list[FailedJob]:
         if not head:
             continue
         fields = dict(re.findall(r"^ {4}(\w+): (.*)$", block, re.M))
-        log = fields.get("log", "").split(" (check log", 1)[0].split(", ")[0].strip()
+        logs = [p.strip() for p in fields.get("log", "").split(" (check log", 1)[0].split(", ")
+                if p.strip()]
+        # The SLURM plugin adds its sbatch log (<logdir>/rule_<rule>/.../<jobid>.log)
+        # to the rule's logs and names the job's SLURM state in the message.
+        jobid = fields.get("external_jobid", "").strip()
+        slurm = [p for p in logs if jobid and Path(p).name == f"{jobid}.log"]
+        rule_logs = [p for p in logs if p not in slurm]
+        state = re.search(r"SLURM status is: '(\w+)'", fields.get("message", ""))
         jobs.append(FailedJob(head.group(1), fields.get("wildcards", ""),
-                              Path(log) if log else None))
+                              Path(rule_logs[0]) if rule_logs else None,
+                              Path(slurm[0]) if slurm else None,
+                              state.group(1) if state else ""))
     return jobs
+
+
+def slurm_error(log_text: str) -> str | None:
+    """Why SLURM stopped a job, from its sbatch log: slurmstepd's first error
+    (memory exceeded, cancelled at its time limit), else ``None``."""
+    for line in log_text.splitlines():
+        match = re.search(r"slurmstepd[^:]*: error: (.*)$", _ANSI.sub("", line).strip())
+        if match:
+            return match.group(1).strip(" *")
+    return None
 
 
 def error_message(log_text: str) -> str:
@@ -103,20 +127,32 @@ def summary(snakemake_log: str, root: Path | None = None, workdir: Path | None =
     ``workdir`` is Snakemake's working folder, against which it writes
     relative log paths (the folder holding ``.snakemake/``).
     """
-    jobs = [FailedJob(j.rule, j.wildcards, (workdir or Path.cwd()) / j.log
-                      if j.log is not None and not j.log.is_absolute() else j.log)
+    def anchored(path: Path | None) -> Path | None:
+        return (workdir or Path.cwd()) / path if path is not None and not path.is_absolute() else path
+
+    jobs = [replace(j, log=anchored(j.log), slurm_log=anchored(j.slurm_log))
             for j in failed_jobs(snakemake_log)]
     if not jobs:
         return "the workflow stopped without a failed job in its log (interrupted?)"
     lines = [f"the workflow stopped: {len(jobs)} step(s) failed"]
     for job in jobs:
         where = f" ({job.wildcards})" if job.wildcards else ""
-        if job.log is not None and job.log.is_file():
-            message = error_message(job.log.read_text(encoding="utf-8", errors="replace"))
-            shown = _shown(job.log, root)
-        else:
-            message, shown = "no log file", "-"
+        text = (job.log.read_text(encoding="utf-8", errors="replace")
+                if job.log is not None and job.log.is_file() else "")
+        message = error_message(text) if text.strip() else "no log file"
+        shown = _shown(job.log, root) if text.strip() else "-"
+        slurm_text = (job.slurm_log.read_text(encoding="utf-8", errors="replace")
+                      if job.slurm_log is not None and job.slurm_log.is_file() else "")
+        # A job SLURM killed (memory, time) leaves its own log empty: SLURM says why.
+        killed = slurm_error(slurm_text)
+        if killed and not text.strip():
+            message = f"SLURM stopped the job: {killed}"
+        elif job.status and not text.strip():
+            message = f"the SLURM job ended {job.status}"
         lines += [f"  step {job.rule}{where}: {message}", f"    log: {shown}"]
+        if job.slurm_log is not None:
+            lines.append(f"    SLURM log: {_shown(job.slurm_log, root)}"
+                         + (f" (state {job.status})" if job.status else ""))
     return "\n".join(lines)
 
 

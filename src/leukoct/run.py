@@ -69,6 +69,12 @@ class Run:
         return self.root / "logs"
 
     @property
+    def slurm_logs(self) -> Path:
+        """Folder of each cluster job's SLURM log (``rule_<rule>/<wildcards>/<jobid>.log``),
+        written by snakemake-executor-plugin-slurm (``make book EXECUTOR=slurm``)."""
+        return self.logs / "slurm"
+
+    @property
     def values_root(self) -> Path:
         """The folder of every chapter's saved values (the claims ledger reads it whole)."""
         return self.root / "values"

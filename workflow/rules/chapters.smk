@@ -41,6 +41,8 @@ for step in STEPS:
         params:
             parameters=injected(step.name),
             settings=settings(step.name),
+        resources:
+            **cluster(step.name),
         log:
             log(step.stem),
         shell:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from leukoct import manifest_views, predictions, pseudolabels
 from leukoct.book import artefact_registry
+from leukoct.cluster import job_resources
 from leukoct.config import load_profile, notebook_parameters
 from leukoct.run import Run
 from leukoct.steps import study_steps
@@ -56,6 +57,11 @@ def view(name):
 def manifest_input(name):
     """A step's manifest inputs: the manifest (ancient) and its view."""
     return dict(manifest=ancient(str(MANIFEST)), view=view(name))
+
+
+def cluster(rule):
+    """What a rule's jobs ask of a cluster (leukoct.cluster; a local run ignores it)."""
+    return job_resources(PROFILE, rule)
 
 
 def log(name):

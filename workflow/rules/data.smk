@@ -18,6 +18,8 @@ if PROFILE.data.source == "twin":
             seed=PROFILE.seed,
             profile=str(PROFILE.path),
         threads: PROFILE.twin.workers
+        resources:
+            **cluster("twin_data"),
         log:
             log("twin"),
         shell:

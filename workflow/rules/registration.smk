@@ -47,6 +47,8 @@ rule register:
         # The subject's own image cells: editing another row re-registers nothing.
         row=lambda w: manifest_views.row_digest(_raw_manifest(), w.subject),
     threads: int(PROFILE.steps.get("registration", {}).get("threads", 1))
+    resources:
+        **cluster("register"),
     log:
         log("register/{subject}"),
     shell:

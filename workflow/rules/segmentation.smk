@@ -34,6 +34,8 @@ rule nnunet_plan:
                             ("configuration", "inplane_spacing_mm", "batch_size", "base_features",
                              "max_features")}),
     threads: PROFILE.threads
+    resources:
+        **cluster("nnunet_plan"),
     log:
         log("nnunet_plan"),
     shell:
@@ -52,6 +54,8 @@ rule nnunet_train:
         profile=str(PROFILE.path),
         schedule=json.dumps(TRAINING.model_dump(exclude={"threads"}), sort_keys=True),
     threads: PROFILE.threads
+    resources:
+        **cluster("nnunet_train"),
     log:
         log("nnunet_train"),
     shell:
@@ -72,6 +76,8 @@ rule nnunet_predict:
     wildcard_constraints:
         group="|".join(predictions.GROUPS),
     threads: PROFILE.threads
+    resources:
+        **cluster("nnunet_predict"),
     log:
         log("predict/{group}"),
     shell:
