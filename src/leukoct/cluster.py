@@ -49,6 +49,12 @@ NNUNET = {"plan_mb": 1600, "train_mb": 2000, "predict_start_s": 25, "predict_cas
 #: Peak memory of a chapter (papermill, pandas, matplotlib) and of the book's
 #: build, on the demo; the paper's tables are a few thousand rows.
 CHAPTER_MB = 2000
+#: nnU-Net's planning and training on the fine grid were not measured (no GPU
+#: here, and a paper-sized twin does not fit this machine): four times the
+#: demo's peaks is an estimate, for the larger patches and the cases nnU-Net
+#: holds in memory.  Replace it with a measured peak (``sacct -j <id>
+#: --format MaxRSS``) after the first paper-scale run.
+FINE_NNUNET_FACTOR = 4
 
 
 def grid(profile: Profile) -> str:
@@ -111,6 +117,7 @@ def job_resources(profile: Profile, rule: str,
     """
     env = os.environ if env is None else env
     measured = MEASURED[grid(profile)]
+    nnunet_scale = FINE_NNUNET_FACTOR if grid(profile) == "fine" else 1
     gpu = False
     if rule == "register":
         resources = {"mem_mb": _mb(measured["register_mb"]),
@@ -121,13 +128,13 @@ def job_resources(profile: Profile, rule: str,
         resources = {"mem_mb": _mb(workers * measured["twin_mb"]),
                      "runtime": _minutes(3 * seconds, floor=30)}
     elif rule == "nnunet_plan":
-        resources = {"mem_mb": _mb(NNUNET["plan_mb"]) * (4 if grid(profile) == "fine" else 1),
+        resources = {"mem_mb": _mb(NNUNET["plan_mb"]) * nnunet_scale,
                      "runtime": 120}
     elif rule == "nnunet_train":
         training = profile.steps.get("training", {})
         epochs = training.get("epochs", 1000)
         gpu = wants_gpu(profile, "training")
-        resources = {"mem_mb": _mb(NNUNET["train_mb"]) * (4 if grid(profile) == "fine" else 1),
+        resources = {"mem_mb": _mb(NNUNET["train_mb"]) * nnunet_scale,
                      # The paper's epoch time scaled by the schedule; a CPU run
                      # of the demo's 60 epochs took 15 min (8-15 s per epoch).
                      "runtime": _minutes(1.5 * epochs * (NNUNET["paper_epoch_s"] if gpu else 15),
