@@ -34,7 +34,6 @@ def _train_seconds(plans: dict, name: str, batch: int | None, iterations: int,
     from batchgenerators.utilities.file_and_folder_operations import load_json
 
     from leukoct.nnunet_trainer import ScheduledTrainer
-    from leukoct.precision import cpu_autocast
 
     plans = json.loads(json.dumps(plans))
     plans["plans_name"] = f"benchmark_{name}"
@@ -47,12 +46,12 @@ def _train_seconds(plans: dict, name: str, batch: int | None, iterations: int,
     trainer.on_train_start()
     trainer.on_epoch_start()
     trainer.on_train_epoch_start()
-    with cpu_autocast(precision):
-        trainer.train_step(next(trainer.dataloader_train))  # warm-up: first batch, allocation
-        start = time.perf_counter()
-        for _ in range(iterations):
-            trainer.train_step(next(trainer.dataloader_train))
-        seconds = (time.perf_counter() - start) / iterations
+    trainer.set_precision(precision)
+    trainer.train_step(next(trainer.dataloader_train))  # warm-up: first batch, allocation
+    start = time.perf_counter()
+    for _ in range(iterations):
+        trainer.train_step(next(trainer.dataloader_train))
+    seconds = (time.perf_counter() - start) / iterations
     shutil.rmtree(trainer.output_folder_base, ignore_errors=True)
     params = sum(p.numel() for p in trainer.network.parameters())
     return {"network": name, "precision": precision,

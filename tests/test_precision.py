@@ -68,3 +68,9 @@ def test_the_arithmetic_is_part_of_the_run_signature(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("{}")
     assert seg.run_signature(folders, settings, "bf16") != seg.run_signature(folders, settings)
+
+
+def test_bf16_on_nnunets_own_schedule_takes_the_trainer_that_autocasts():
+    """nnU-Net's own trainer autocasts only on CUDA; bf16 needs leukoct's."""
+    assert seg.TrainingSettings().trainer_name == "nnUNetTrainer"
+    assert seg.TrainingSettings(cpu_precision="bf16").trainer_name == "ScheduledTrainer"

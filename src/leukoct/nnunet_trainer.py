@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
+from leukoct.precision import cpu_autocast
 from leukoct.seeding import seed_everything
 
 if TYPE_CHECKING:
@@ -24,12 +25,21 @@ if TYPE_CHECKING:
 
 
 class ScheduledTrainer(nnUNetTrainer):
-    """nnU-Net's trainer, unchanged but for the number of epochs and iterations.
+    """nnU-Net's trainer, unchanged but for the schedule and the CPU arithmetic.
 
     The paper trains 1000 epochs of 250 iterations on a GPU; a laptop
     profile trains a few short epochs.  Loss, optimiser, learning-rate
     schedule (poly decay over the chosen epochs), augmentation and
     validation are nnU-Net's.
+
+    With :meth:`set_precision` ``("bf16")`` each training and validation
+    step (the network and the loss) runs under torch's CPU autocast
+    (:mod:`leukoct.precision`), as nnU-Net's own steps run under CUDA's.
+    The batch is drawn and augmented before the step is entered
+    (nnU-Net calls ``train_step(next(loader))``), so augmentation stays
+    float32: its Gaussian blur is a convolution, and run in bfloat16 it
+    degraded the inputs enough that the network learned to predict
+    background only (pseudo Dice 0.00 from epoch 3; docs/decisions.md).
 
     With :meth:`seed_epochs`, every epoch draws its patches and augmentations
     from generators seeded by ``(seed, epoch)``: a run killed and resumed from
@@ -39,6 +49,7 @@ class ScheduledTrainer(nnUNetTrainer):
     """
 
     epoch_seed: int | None = None
+    precision: str = "fp32"
 
     def set_schedule(self, epochs: int, iterations_per_epoch: int,
                      val_iterations_per_epoch: int) -> None:
@@ -53,6 +64,18 @@ class ScheduledTrainer(nnUNetTrainer):
     def seed_epochs(self, seed: int) -> None:
         """Seed every epoch from ``(seed, epoch)`` (see the class notes)."""
         self.epoch_seed = int(seed)
+
+    def set_precision(self, precision: str) -> None:
+        """``fp32`` or ``bf16`` (resolved: :func:`leukoct.precision.resolve`)."""
+        self.precision = precision
+
+    def train_step(self, batch: dict) -> dict:
+        with cpu_autocast(self.precision):
+            return super().train_step(batch)
+
+    def validation_step(self, batch: dict) -> dict:
+        with cpu_autocast(self.precision):
+            return super().validation_step(batch)
 
     def save_checkpoint(self, filename: str) -> None:
         # nnU-Net writes a checkpoint in place: a run killed mid-write (each

@@ -68,10 +68,11 @@ def resolve(requested: Precision, device_type: str) -> Literal["fp32", "bf16"]:
 def cpu_autocast(precision: Literal["fp32", "bf16"]) -> Iterator[None]:
     """torch's CPU autocast to bfloat16 for ``bf16``; nothing for ``fp32``.
 
-    Wraps whole training epochs (nnU-Net's ``train_step`` computes the loss
-    and steps the optimiser in one call): autocast changes only the ops on its
-    lower-precision list (convolutions, matrix products) in the forward pass;
-    gradients come out in each parameter's own float32.
+    Wraps one training step (nnU-Net's ``train_step`` computes the loss and
+    steps the optimiser in one call) or one prediction, never the data
+    augmentation (see :class:`leukoct.nnunet_trainer.ScheduledTrainer`):
+    autocast changes only the ops on its lower-precision list (convolutions,
+    matrix products); gradients come out in each parameter's own float32.
     """
     if precision == "fp32":
         yield

@@ -507,6 +507,7 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
     if settings.trainer_name != "nnUNetTrainer":
         trainer.set_schedule(**settings.schedule)
         trainer.seed_epochs(settings.seed)
+        trainer.set_precision(precision)
     (fold_dir / SCHEDULE_FILE).write_text(json.dumps(
         {"signature": signature, "settings": settings.model_dump(), "device": str(device),
          "precision": precision},
@@ -515,10 +516,10 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
     if resume:
         print(f"resuming from epoch {trainer.current_epoch} in {fold_dir}", flush=True)
     start = time.perf_counter()
-    # The validation predicts in the arithmetic the inference step will use.
+    trainer.run_training()
+    seconds = time.perf_counter() - start
+    # The final validation predicts in the arithmetic the inference step uses.
     with arithmetic.cpu_autocast(precision):
-        trainer.run_training()
-        seconds = time.perf_counter() - start
         trainer.perform_actual_validation(save_probabilities=False)
     timing = {"training_seconds": seconds, "resumed": resume, "device": str(device),
               "precision": precision, "epochs": settings.epochs,

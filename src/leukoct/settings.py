@@ -135,7 +135,8 @@ class TrainingSettings(BaseModel):
 
     @property
     def trainer_name(self) -> str:
-        return "nnUNetTrainer" if self.is_nnunet_default else "ScheduledTrainer"
+        plain = self.is_nnunet_default and self.cpu_precision == "fp32"
+        return "nnUNetTrainer" if plain else "ScheduledTrainer"
 
 
 class InferenceSettings(BaseModel):
