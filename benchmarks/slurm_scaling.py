@@ -41,33 +41,23 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from leukoct.cluster import MEASURED, NNUNET
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from local_slurm import LocalSlurm, missing_packages  # noqa: E402
+from profile_edit import profile_in  # noqa: E402
 
 PAIRS = 1739            # CT-FLAIR pairs the paper registers
 SUBJECTS = 2567         # identified subjects: the twin's size, and the CTs predicted
 TWIN_WORKERS = 8        # profiles/paper.yaml
 
 
-def _profile_in(folder: Path) -> Path:
-    raw = yaml.safe_load((ROOT / "profiles" / "ci.yaml").read_text())
-    raw["data"]["manifest"] = str(folder / "data" / "manifest.csv")
-    raw["outputs"] = {"root": str(folder / "run"), "figures": str(folder / "figures"),
-                      "book": str(folder / "book")}
-    path = folder / "profile.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 def _snakemake(folder: Path, *args: str, env: dict[str, str] | None = None) -> str:
     command = [str(Path(sys.executable).parent / "snakemake"), "--snakefile",
                str(ROOT / "Snakefile"), "--directory", str(folder), "--config",
-               f"profile={folder / 'profile.yaml'}", *args]
+               f"profile={folder / 'ci_here.yaml'}", *args]
     env = {**(env or os.environ), "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{(env or os.environ)['PATH']}"}
     # timeout -k: Snakemake ignores SIGTERM while cluster jobs run.
@@ -87,7 +77,7 @@ def fan_out(data: Path, cpus: int, scratch: Path) -> dict[str, float]:
     folder = scratch / f"cpus{cpus}"
     folder.mkdir()
     shutil.copytree(data, folder / "data")
-    _profile_in(folder)
+    profile_in(folder, folder / "data" / "manifest.csv")
     with LocalSlurm(scratch / f"slurm{cpus}", cpus=cpus) as cluster:
         start = time.perf_counter()
         # The target last: --config would take it as one more entry.
@@ -138,7 +128,7 @@ def main() -> None:
             scratch = Path(tmp)
             twin = scratch / "twin"
             twin.mkdir()
-            _profile_in(twin)
+            profile_in(twin, twin / "data" / "manifest.csv")
             _snakemake(twin, "--cores", "2", "cascade")      # the ci twin, untimed
             runs = pd.DataFrame([fan_out(twin / "data", cpus, scratch) for cpus in args.cpus])
         print("the ci registration fan-out on a local SLURM (seconds):")

@@ -59,17 +59,6 @@ def test_bf16_convolution_agrees_with_fp32_to_bfloat16s_precision():
     assert (approx - exact).abs().max() <= bound
 
 
-def test_the_arithmetic_is_part_of_the_run_signature(tmp_path):
-    """A model trained in bfloat16 is not restored for a float32 run (and back)."""
-    folders = seg.NnunetFolders(tmp_path)
-    settings = seg.TrainingSettings(epochs=3)
-    for path in (folders.plans(settings), folders.splits, folders.dataset_raw / "dataset.json",
-                 folders.cases):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("{}")
-    assert seg.run_signature(folders, settings, "bf16") != seg.run_signature(folders, settings)
-
-
 def test_bf16_on_nnunets_own_schedule_takes_the_trainer_that_autocasts():
     """nnU-Net's own trainer autocasts only on CUDA; bf16 needs leukoct's."""
     assert seg.TrainingSettings().trainer_name == "nnUNetTrainer"

@@ -190,8 +190,9 @@ def test_normalized_uses_nnunets_schemes(tmp_path):
     assert result.stdout.split() == ["True", "True"]
 
 
-def test_run_signature_changes_with_the_split_and_the_schedule(tmp_path):
-    """A checkpoint is resumed only by the same run: new data or schedule retrain."""
+def test_run_signature_changes_with_the_split_the_schedule_and_the_arithmetic(tmp_path):
+    """A checkpoint is resumed only by the same run: new data, schedule or CPU
+    arithmetic (a bfloat16 model is not restored for a float32 run) retrain."""
     folders = seg.NnunetFolders(tmp_path)
     settings = seg.TrainingSettings(epochs=3)
     for path in (folders.plans(settings), folders.splits, folders.dataset_raw / "dataset.json",
@@ -201,5 +202,6 @@ def test_run_signature_changes_with_the_split_and_the_schedule(tmp_path):
     first = seg.run_signature(folders, settings)
     assert seg.run_signature(folders, settings) == first
     assert seg.run_signature(folders, seg.TrainingSettings(epochs=4)) != first
+    assert seg.run_signature(folders, settings, "bf16") != first
     folders.splits.write_text('[{"train": ["A"], "val": ["B"]}]')
     assert seg.run_signature(folders, settings) != first

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 import yaml
 from manifest_edit import edit_cells, read_rows
+from profile_edit import profile_in
 
 from leukoct import manifest_views, predictions, pseudolabels
 from leukoct.book import artefact_registry
@@ -42,13 +43,7 @@ RULES = {"twin_data", "data", "twin", "cascade", "registration_qc", "curation", 
 def ci_profile_in(folder: Path) -> Path:
     """The ci profile with every output under ``folder`` (tests never write
     into the repository)."""
-    raw = yaml.safe_load((ROOT / "profiles" / "ci.yaml").read_text())
-    raw["data"]["manifest"] = str(folder / "data" / "manifest.csv")
-    raw["outputs"] = {"root": str(folder / "run"), "figures": str(folder / "figures"),
-                      "book": str(folder / "book")}
-    path = folder / "profile.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return profile_in(folder, folder / "data" / "manifest.csv")
 
 
 def _workflow(folder: Path, profile: Path, *args: str) -> tuple[list[str], dict[str, str]]:
