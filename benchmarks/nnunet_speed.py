@@ -7,7 +7,8 @@ and each CPU arithmetic (float32, nnU-Net's; bfloat16 autocast,
 and reports seconds per training iteration and the implied seconds per
 250-iteration epoch (the paper: 60 s per epoch on an RTX A6000, batch 12);
 then predicts a few CTs with a trained checkpoint, with and without
-test-time mirroring, in each arithmetic, and reports seconds per CT.
+test-time mirroring, in each arithmetic, and reports seconds per CT and
+the Dice between each arithmetic's masks and float32's.
 
 Needs the profile's exported and planned dataset (``snakemake ...
 nnunet_plan``) and, for the inference part, its trained model.  Run from
@@ -74,12 +75,15 @@ def main() -> None:
                         help="CPU arithmetic to time (bf16: leukoct.precision)")
     args = parser.parse_args()
 
+    import numpy as np
     import pandas as pd
+    import SimpleITK as sitk
 
     from leukoct import nnunet_inference, predictions
     from leukoct import segmentation as seg
     from leukoct.config import load_profile
     from leukoct.manifest import load_manifest
+    from leukoct.metrics.overlap import dice
 
     profile = load_profile(args.profile)
     settings = predictions.training_settings(profile)
@@ -119,6 +123,7 @@ def main() -> None:
         cases = chosen.merge(load_manifest(profile.manifest, verify_checksums=False)[
             ["subject_id", "ct_path"]], on="subject_id")
         out = []
+        masks: dict[tuple[bool, str], dict[str, np.ndarray]] = {}
         for mirroring in (False, True):
             for precision in args.precisions:
                 inference = predictions.inference_settings(profile).model_copy(
@@ -129,6 +134,9 @@ def main() -> None:
                 scratch = folders.results / "benchmark_predictions"
                 table = nnunet_inference.predict_cases(predictor, cases, scratch,
                                                        settings.normalization, precision)
+                masks[mirroring, precision] = {
+                    r.subject_id: sitk.GetArrayFromImage(sitk.ReadImage(r.mask_path)) > 0
+                    for r in table.itertuples()}
                 shutil.rmtree(scratch, ignore_errors=True)
                 out.append({"mirroring": mirroring, "precision": precision,
                             "predictor_start_s": round(startup, 2),
@@ -136,6 +144,21 @@ def main() -> None:
                             "s_per_CT_max": round(float(table["seconds"].max()), 2),
                             "CTs": len(table)})
         print(pd.DataFrame(out).to_string(index=False))
+        # Whether the faster arithmetic changes the answer: each arithmetic's masks
+        # against float32's, same model, same CTs.
+        agreement = []
+        for (mirroring, precision), by_subject in masks.items():
+            reference = masks.get((mirroring, "fp32"))
+            if precision == "fp32" or reference is None:
+                continue
+            for subject, mask in by_subject.items():
+                ref = reference[subject]
+                agreement.append({"mirroring": mirroring, "precision": precision,
+                                  "subject_id": subject,
+                                  "dice_vs_fp32": round(dice(mask, ref, empty=1.0), 4),
+                                  "voxels": int(mask.sum()), "voxels_fp32": int(ref.sum())})
+        if agreement:
+            print(pd.DataFrame(agreement).to_string(index=False))
 
 
 if __name__ == "__main__":

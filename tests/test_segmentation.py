@@ -126,6 +126,22 @@ def test_validation_summary_reads_nnunets_file(tmp_path):
                                          "reference_voxels": 100, "predicted_voxels": 60}]
 
 
+
+@pytest.mark.parametrize(("device", "precision", "words"), [
+    ("cuda", "fp32", "float16 autocast (nnU-Net on CUDA)"),
+    ("cpu", "bf16", "bfloat16 autocast"),
+    ("cpu", "fp32", "float32")])
+def test_arithmetic_reads_what_the_fold_recorded(tmp_path, device, precision, words):
+    # On CUDA the knob does not apply (resolve gives fp32) but nnU-Net autocasts
+    # to float16 itself: the chapter must not call a GPU run "float32".
+    (tmp_path / seg.SCHEDULE_FILE).write_text(json.dumps({"device": device, "precision": precision}))
+    assert training_report.arithmetic(tmp_path) == words
+
+
+def test_arithmetic_of_a_fold_without_its_schedule_says_to_retrain(tmp_path):
+    with pytest.raises(seg.SegmentationError, match="nnunet-train"):
+        training_report.arithmetic(tmp_path)
+
 def _run(script: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=cwd,
                           capture_output=True, text=True, timeout=300)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leukoct.segmentation import FILE_ENDING, SegmentationError
+from leukoct.segmentation import FILE_ENDING, SCHEDULE_FILE, SegmentationError
 
 
 def read_progress(fold_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -81,3 +81,27 @@ def validation_summary(fold_dir: str | os.PathLike[str]) -> pd.DataFrame:
                      "reference_voxels": int(metrics["n_ref"]),
                      "predicted_voxels": int(metrics["n_pred"])})
     return pd.DataFrame(rows)
+
+
+def arithmetic(fold_dir: str | os.PathLike[str]) -> str:
+    """How a trained fold computed, in words, from what it recorded.
+
+    nnU-Net autocasts to float16 on CUDA and computes in float32 on a CPU;
+    ``cpu_precision`` (:mod:`leukoct.precision`) may put the CPU's network
+    and loss under bfloat16 autocast.  The fold's schedule file records the
+    device and the resolved precision (``auto`` already decided).
+
+    Returns
+    -------
+    str
+        ``"float16 autocast (nnU-Net on CUDA)"``, ``"bfloat16 autocast"`` or
+        ``"float32"``.
+    """
+    path = Path(fold_dir) / SCHEDULE_FILE
+    if not path.is_file():
+        raise SegmentationError(f"{path.name} is missing in the trained fold {Path(fold_dir).name}; "
+                                "re-run the training step (leukoct nnunet-train).")
+    record = json.loads(path.read_text())
+    if record.get("device") == "cuda":
+        return "float16 autocast (nnU-Net on CUDA)"
+    return "bfloat16 autocast" if record.get("precision") == "bf16" else "float32"
