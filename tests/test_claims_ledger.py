@@ -21,8 +21,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["claim_id", "section", "location", "quote", "quantity", "published", "estimate",
            "ci_low", "ci_high", "artefact", "step", "comparison", "statistic", "group", "kind",
-           "consistency"]
-SECTIONS = {"Abstract", "Methods", "Results", "Discussion", "Table 1", "Table 2", "Table 3"}
+           "consistency", "version"]
+SECTIONS = {"Abstract", "Methods", "Results", "Discussion", "Table 1", "Table 2", "Table 3",
+            "Abstract (published)"}
 NUMERIC_KINDS = {"count", "percent", "mean", "median", "dice", "ccc", "r2", "pearson_r", "or",
                  "coef", "p_value", "setting"}
 NON_NUMERIC_KINDS = {"formula", "direction", "significance"}
@@ -245,3 +246,28 @@ def test_ledger_can_fail() -> None:
         "estimate"] = "0.885"
     with pytest.raises(AssertionError):
         test_estimates_match_the_transcriptions(claims, "figures")
+
+
+def test_published_abstracts_r_are_the_square_roots_of_table2s_r2(claims: pd.DataFrame) -> None:
+    # The published article (seed 001) reports Pearson r of the volumes where the
+    # preprint's abstract reports CCC; its r equal sqrt(r²) of Table 2 as transcribed.
+    from leukoct.evaluation import published_values
+
+    table2 = published_values("table2").set_index(["comparison", "statistic", "group"])
+    published = claims[claims["version"].str.contains("published")
+                       & (claims["statistic"] == "pearson_r") & (claims["artefact"] == "table2")]
+    assert set(published["comparison"]) == {"vs_registered", "vs_flair"}
+    for claim in published.itertuples():
+        r2 = table2.loc[(claim.comparison, "r2", "All"), "estimate"]
+        assert round(r2 ** 0.5, 3) == float(claim.estimate)
+        assert "published" in claim.version and claim.artefact == "table2"
+
+
+def test_a_claim_of_an_unknown_version_is_refused(tmp_path: Path) -> None:
+    from leukoct.ledger import read_claims
+
+    text = _data("claims.csv").replace(",preprint\n", ",draft\n", 1)
+    bad = tmp_path / "claims.csv"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"claims.csv: version must be preprint or published.*C001"):
+        read_claims(bad)

@@ -228,6 +228,19 @@ def test_table2_excludes_and_footnotes_missing_prediction():
     assert undefined.at["All", "n"] == 1                       # E03 only; E04 is excluded
 
 
+def test_table2_ccc_interval_method_is_a_choice_and_its_footnote_says_which():
+    frame = _study()
+    paper = ev.table2(frame)
+    other = ev.table2(frame, ccc_interval="z-transform")
+    ext = frame.loc[frame["dataset"] == "external"]
+    x, y = ext["predicted_ml"].to_numpy(), ext["registered_ml"].to_numpy()
+    z = metrics.lins_ccc(x, y, ci="z-transform", nan_policy="omit")
+    got = other.values.set_index(["comparison", "statistic", "group"]).loc[
+        ("vs_registered", "ccc", "All")]
+    assert (got["ci_low"], got["ci_high"]) == (pytest.approx(z.ci_low), pytest.approx(z.ci_high))
+    assert "asymptotic" in paper.footnotes[0] and "z-transform" in other.footnotes[0]
+
+
 def test_table2_values_match_metrics_called_directly():
     frame = _study()
     result = ev.table2(frame)
@@ -237,8 +250,13 @@ def test_table2_values_match_metrics_called_directly():
         ok = ext["predicted_ml"].notna() & ext[ref].notna()
         for group, rows in (("All", ok), ("SIEMENS", ok & (ext["ct_vendor"] == "SIEMENS"))):
             x, y = ext.loc[rows, "predicted_ml"], ext.loc[rows, ref]
-            ccc = metrics.lins_ccc(x.to_numpy(), y.to_numpy())
+            # the paper's interval unless a profile asks for the other
+            ccc = metrics.lins_ccc(x.to_numpy(), y.to_numpy(), ci="asymptotic")
             r2 = metrics.r_squared(x.to_numpy(), y.to_numpy())
+            r = metrics.pearson(x.to_numpy(), y.to_numpy())
+            got_r = values.loc[(key, "pearson_r", group)]
+            assert (got_r["estimate"], got_r["ci_low"], got_r["ci_high"]) == (
+                pytest.approx(r.r), pytest.approx(r.ci_low), pytest.approx(r.ci_high))
             got = values.loc[(key, "ccc", group)]
             assert got["estimate"] == pytest.approx(ccc.ccc)
             assert got["ci_low"] == pytest.approx(ccc.ci_low)
@@ -578,3 +596,26 @@ def test_calibration_reading_says_what_bounds_the_agreement():
     assert "under-fits" not in text and "extrapolation" not in text
     assert "generalisation" in text
     assert ev.calibration_reading(ev.volume_calibration(exact), dataset="us") == ""
+
+
+def test_paper_table2_ccc_intervals_are_the_asymptotic_ones():
+    # From the transcribed cells alone (leukoct/data/paper_table2.csv): the paper's
+    # Table 2 CCC intervals are what epiR's ci = "asymptotic" gives, not its
+    # z-transform (Toshiba vs FLAIR 0.909 (0.830-0.988): a z-transform interval
+    # with that upper limit would reach down to 0.45).
+    found = ev.interval_method(ev.published_values("table2"))
+    assert len(found) == 10
+    assert set(found["method"]) <= {"asymptotic", "both"}
+    assert (found["method"] == "asymptotic").sum() >= 8
+    canon = found.set_index(["comparison", "group"]).loc[("vs_flair", "CANON")]
+    assert canon["z_transform_low"] == pytest.approx(0.453, abs=1e-3)
+
+
+@pytest.mark.parametrize(("ci", "low", "high", "expected"), [
+    # epiR 2.0.57 on the 5-pair set of test_metrics (tests/test_metrics_ccc.R): est 0.939
+    ("z-transform", 0.629, 0.991, "z-transform"),
+    ("asymptotic", 0.822, 1.056, "asymptotic")])
+def test_interval_method_tells_epirs_two_intervals_apart(ci, low, high, expected):
+    printed = pd.DataFrame({"comparison": ["x"], "statistic": ["ccc"], "group": ["All"],
+                            "estimate": [0.939], "ci_low": [low], "ci_high": [high]})
+    assert ev.interval_method(printed)["method"].tolist() == [expected]

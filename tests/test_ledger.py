@@ -470,10 +470,10 @@ def test_markdown_page(claims: pd.DataFrame) -> None:
     levels = [len(h) for h, _ in headings]
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:]))          # no level skipped
     assert ("##", "The paper's internal inconsistencies") in headings
-    assert f"- **{L.NOT_PRODUCED}**: 90." in page
+    assert f"- **{L.NOT_PRODUCED}**: 92." in page
     # One table per status that has claims, headed by its count.
     sections = [t for h, t in headings if h == "###"]
-    assert sections == ["Not produced in this run (90)", "Not reproducible from these data (2)",
+    assert sections == ["Not produced in this run (92)", "Not reproducible from these data (2)",
                         "Not a result (2)"]
     assert page.count("```{raw} html") == len(sections)
     assert page.count("<tr") == len(claims) + len(sections)              # headers + claims
@@ -483,6 +483,8 @@ def test_markdown_page(claims: pd.DataFrame) -> None:
     outside = page.split("```")[0] + page.split("```")[-1]
     assert "{role}" not in outside and r"\{role\}" in outside and r"\$5" in outside
     assert r"\*more\*" in outside
+    # the published article's claims carry their version
+    assert "<b>published</b> · Published abstract (Brain Behav 2025)" in page
     # every inconsistency is listed once, with all its claims
     assert "(claims C014, C015, C059, C060)" in page
     assert outside.count("Adjusted Q5 OR") == 1

@@ -201,6 +201,45 @@ def test_ccc_confidence_interval_matches_epir(x, y):
     assert res.bias_correction == pytest.approx(ref["C.b"], rel=1e-12)
 
 
+
+# epiR 2.0.57's epi.ccc on R 4.2.2: tests/test_metrics_ccc.R prints these rows
+# (data set, ci, conf.level, est, lower, upper).
+EPIR_CCC = [
+    ("pefr", "z-transform", 0.95, 0.942742431427484, 0.850491873168560, 0.978726279170122),
+    ("pefr", "z-transform", 0.90, 0.942742431427484, 0.871430224644912, 0.975028565697134),
+    ("pefr", "asymptotic", 0.95, 0.942742431427484, 0.886654656649574, 0.998830206205395),
+    ("pefr", "asymptotic", 0.90, 0.942742431427484, 0.895672087023818, 0.989812775831151),
+    ("four", "z-transform", 0.95, 0.976789168278530, 0.756556878450768, 0.998012424686312),
+    ("four", "z-transform", 0.90, 0.976789168278530, 0.829502410739940, 0.997045639867473),
+    ("four", "asymptotic", 0.95, 0.976789168278530, 0.920160866775998, 1.033417469781062),
+    ("four", "asymptotic", 0.90, 0.976789168278530, 0.929265199547849, 1.024313137009211),
+    ("five", "z-transform", 0.95, 0.938967136150235, 0.628639684076716, 0.991347072172159),
+    ("five", "z-transform", 0.90, 0.938967136150235, 0.715490249852235, 0.988122614119277),
+    ("five", "asymptotic", 0.95, 0.938967136150235, 0.821799729675674, 1.056134542624796),
+    ("five", "asymptotic", 0.90, 0.938967136150235, 0.840637148956411, 1.037297123344058),
+]
+CCC_SETS = {"pefr": (WRIGHT, MINI_WRIGHT),
+            "four": ([2.5, 0.0, 2, 8], [3, -0.5, 2, 7]),
+            "five": ([1.0, 2.0, 3.0, 4.0, 5.0], [1.5, 1.9, 3.4, 3.9, 6.0])}
+
+
+@pytest.mark.parametrize(("name", "ci", "level", "est", "lower", "upper"), EPIR_CCC)
+def test_ccc_matches_epir_for_both_interval_methods(name, ci, level, est, lower, upper):
+    res = lins_ccc(*CCC_SETS[name], confidence=level, ci=ci)
+    assert res.ccc == pytest.approx(est, abs=1e-12)
+    assert (res.ci_low, res.ci_high) == (pytest.approx(lower, abs=1e-12),
+                                         pytest.approx(upper, abs=1e-12))
+    assert res.ci == ci
+
+
+def test_asymptotic_ccc_interval_is_symmetric_and_unclipped():
+    res = lins_ccc(*CCC_SETS["four"], ci="asymptotic")
+    assert res.ccc - res.ci_low == pytest.approx(res.ci_high - res.ccc)
+    assert res.ci_high > 1  # as epiR returns it (the z-transform keeps it inside)
+    assert res.ci_high - res.ccc == pytest.approx(stats.norm.ppf(0.975) * res.se)
+    with pytest.raises(ValueError, match="z-transform, asymptotic"):
+        lins_ccc(*CCC_SETS["four"], ci="bootstrap")
+
 def test_ccc_pefr_values_pinned():
     # Bland & Altman 1986 PEFR data; values of the epiR algorithm (above),
     # pinned so that a change of formula is noticed.

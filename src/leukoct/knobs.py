@@ -34,6 +34,11 @@ COMMON_PARAMETERS: tuple[str, ...] = ("profile", "seed", "threads", "manifest", 
 
 Confidence = Field(0.95, gt=0, lt=1, description="Level of every interval (0.95: 95 %).")
 MinN = Field(3, ge=2, description="Fewer pairs in a column: printed '–' (not estimable).")
+CCCIntervalKnob = Field(
+    "asymptotic", description="Interval of Lin's CCC: asymptotic (the paper's: its Table 2 "
+    "intervals are symmetric, leukoct.evaluation.interval_method) or z-transform (epiR's default, "
+    "always inside (-1, 1)).")
+CCCIntervalType = Literal["asymptotic", "z-transform"]
 
 
 def _borrowed(model: type[BaseModel], *names: str) -> dict[str, tuple[Any, FieldInfo]]:
@@ -76,9 +81,11 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
                           "cpu_precision"),
     "inference": _borrowed(InferenceSettings, "mirroring", "tile_step_size", "checkpoint",
                            "device", "cpu_precision"),
-    "internal_validation": dict(confidence=(float, Confidence), min_n=(int, MinN)),
+    "internal_validation": dict(confidence=(float, Confidence), min_n=(int, MinN),
+                                ccc_interval=(CCCIntervalType, CCCIntervalKnob)),
     "external": dict(
         confidence=(float, Confidence), min_n=(int, MinN),
+        ccc_interval=(CCCIntervalType, CCCIntervalKnob),
         infarct_threshold_ml=(float, Field(10.0, ge=0, description="Figure S3 groups: <= vs > this "
                                            "DWI infarct core (paper: 10 mL)."))),
     "us_population": dict(confidence=(float, Confidence)),

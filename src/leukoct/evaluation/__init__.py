@@ -63,10 +63,12 @@ from leukoct.evaluation._common import (
     COMPARISONS,
     MISSING,
     OVERLAP_COLUMNS,
+    PAPER_CCC_INTERVAL,
     PREDICTED,
     VALUE_COLUMNS,
     VENDOR_LABELS,
     as_number,
+    ci_note,
     format_estimate,
     is_missing,
     value_row,
@@ -103,7 +105,9 @@ from leukoct.evaluation.frame import (
     write_overlaps,
 )
 from leukoct.evaluation.published import (
+    INTERVAL_METHOD_COLUMNS,
     compare_with_paper,
+    interval_method,
     published_values,
     side_by_side,
 )
@@ -125,7 +129,8 @@ __all__ = [
     "table2", "table_s2", "infarct_agreement", "figure2_cases", "figure3_data",
     "fazekas_summary", "fazekas_correlation", "figure4_data", "figure_s1_data",
     "manual_agreement", "twin_error_budget", "volume_calibration", "calibration_reading",
-    "published_values",
+    "published_values", "interval_method", "INTERVAL_METHOD_COLUMNS", "PAPER_CCC_INTERVAL",
+    "ci_note",
     "compare_with_paper", "side_by_side",
     "format_estimate",
 ]

@@ -47,8 +47,18 @@ _DICE_PAIRS: dict[str, tuple[str, str]] = {
 #: Volumes-table columns :func:`evaluation_frame` needs.
 _VOLUME_COLUMNS = ("subject_id", "group", "split", "ct_vendor", PREDICTED, "registered_ml",
                    "flair_wmh_ml")
-_CI_NOTE = ("Data are estimate (95 % CI). r²: Fisher-z interval of r, squared; CCC: Lin's "
-            "concordance correlation coefficient, z-transform interval (Lin 1989/2000); DSC: "
+#: Interval of every CCC the evaluation prints unless a profile says otherwise:
+#: the paper's (its Table 2 intervals are symmetric: :func:`leukoct.evaluation.interval_method`).
+PAPER_CCC_INTERVAL = "asymptotic"
+_CCC_INTERVAL_WORDS = {"asymptotic": "asymptotic normal interval, as the paper's (epiR)",
+                       "z-transform": "Fisher z-transform interval (epiR's default)"}
+
+
+def ci_note(ccc_interval: str = PAPER_CCC_INTERVAL) -> str:
+    """The footnote saying how each interval of a performance table was computed."""
+    return ("Data are estimate (95 % CI). r²: Fisher-z interval of r, squared; CCC: Lin's "
+            f"concordance correlation coefficient (Lin 1989/2000), "
+            f"{_CCC_INTERVAL_WORDS[ccc_interval]}; DSC: "
             "mean of the per-subject Dice with a Student-t interval.")
 
 

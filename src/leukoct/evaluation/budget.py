@@ -11,11 +11,13 @@ from leukoct import metrics
 from leukoct.evaluation._common import (
     _DICE_PAIRS,
     _MASKS,
+    PAPER_CCC_INTERVAL,
     PREDICTED,
     _ids,
     format_estimate,
 )
 from leukoct.messages import require_columns
+from leukoct.metrics import CCCInterval
 
 # --------------------------------------------------------------------------
 # error budget (twin only)
@@ -42,7 +44,8 @@ def _require_twin(frame: pd.DataFrame, columns: list[str], what: str, purpose: s
 
 def twin_error_budget(frame: pd.DataFrame, *,
                       datasets: Sequence[str] = ("internal", "external"),
-                      confidence: float = 0.95) -> pd.DataFrame:
+                      confidence: float = 0.95,
+                      ccc_interval: CCCInterval = PAPER_CCC_INTERVAL) -> pd.DataFrame:
     """Error budget on the digital twin: how much of the weak DSC is registration.
 
     For each dataset, Dice (mean, 95 % CI) and CCC (95 % CI) of the
@@ -57,6 +60,8 @@ def twin_error_budget(frame: pd.DataFrame, *,
         Rows, one block each.
     confidence
         Confidence level.
+    ccc_interval
+        Interval of the CCCs (:func:`leukoct.metrics.lins_ccc`'s ``ci``).
 
     Returns
     -------
@@ -83,7 +88,7 @@ def twin_error_budget(frame: pd.DataFrame, *,
             ok = sub[x].notna() & sub[y].notna()
             a, b = (_MASKS[k][0] for k in _DICE_PAIRS[dice_column])
             masks = sub[a].notna() & sub[b].notna()
-            ccc = metrics.lins_ccc(sub.loc[ok, x], sub.loc[ok, y], confidence)
+            ccc = metrics.lins_ccc(sub.loc[ok, x], sub.loc[ok, y], confidence, ci=ccc_interval)
             dice = metrics.dice_summary(sub.loc[masks, dice_column], confidence)
             rows.append({
                 "dataset": dataset, "comparison": label, "n_volume": ccc.n, "ccc": ccc.ccc,
@@ -106,7 +111,8 @@ CALIBRATION_REFERENCES: tuple[tuple[str, str], ...] = (
 
 def volume_calibration(frame: pd.DataFrame, *,
                        datasets: Sequence[str] = ("train", "internal", "external"),
-                       confidence: float = 0.95) -> pd.DataFrame:
+                       confidence: float = 0.95,
+                       ccc_interval: CCCInterval = PAPER_CCC_INTERVAL) -> pd.DataFrame:
     """Why a volume CCC is what it is: precision against calibration, per dataset.
 
     Lin's coefficient is the product of a precision and an accuracy,
@@ -126,6 +132,8 @@ def volume_calibration(frame: pd.DataFrame, *,
         Rows, in order; a dataset without subjects is left out.
     confidence
         Confidence level of the CCC interval.
+    ccc_interval
+        Its method (:func:`leukoct.metrics.lins_ccc`'s ``ci``).
 
     Returns
     -------
@@ -153,7 +161,7 @@ def volume_calibration(frame: pd.DataFrame, *,
             if pair.empty:
                 continue
             # x = reference, y = prediction: the scale shift is sd(pred) / sd(ref).
-            c = metrics.lins_ccc(pair[column], pair[PREDICTED], confidence)
+            c = metrics.lins_ccc(pair[column], pair[PREDICTED], confidence, ci=ccc_interval)
             positive = pair[pair[column] > 0]
             rows.append({
                 "dataset": dataset, "reference": reference, "n": c.n, "ccc": c.ccc,

@@ -20,6 +20,7 @@ from leukoct.evaluation._common import (
     _MASKS,
     COMPARISONS,
     MISSING,
+    PAPER_CCC_INTERVAL,
     PREDICTED,
     VENDOR_LABELS,
     _excluded_frame,
@@ -30,6 +31,7 @@ from leukoct.evaluation._common import (
 )
 from leukoct.evaluation.tables import table2
 from leukoct.messages import require_columns
+from leukoct.metrics import CCCInterval
 from leukoct.schema import VENDORS
 
 # --------------------------------------------------------------------------
@@ -160,7 +162,7 @@ class Figure3Data:
 
 def figure3_data(frame: pd.DataFrame, *, dataset: str = "external",
                  order: Sequence[str] = VENDORS, confidence: float = 0.95,
-                 min_n: int = 3) -> Figure3Data:
+                 min_n: int = 3, ccc_interval: CCCInterval = PAPER_CCC_INTERVAL) -> Figure3Data:
     """Figure 3: predicted vs registered LA (A) and vs FLAIR WMH volume (B), by vendor.
 
     Parameters
@@ -171,8 +173,8 @@ def figure3_data(frame: pd.DataFrame, *, dataset: str = "external",
         Rows used.
     order
         Vendor order (legend order).
-    confidence, min_n
-        As in :func:`leukoct.metrics.agreement`.
+    confidence, min_n, ccc_interval
+        As in :func:`leukoct.evaluation.table2`.
 
     Returns
     -------
@@ -185,7 +187,7 @@ def figure3_data(frame: pd.DataFrame, *, dataset: str = "external",
     .. [1] Ryu WS et al., Figure 3.
     """
     performance = table2(frame, dataset=dataset, order=order, dice_column=None,
-                         confidence=confidence, min_n=min_n)
+                         confidence=confidence, min_n=min_n, ccc_interval=ccc_interval)
     chosen = frame.loc[frame["dataset"] == dataset]
     points, stats_rows = [], []
     vals = performance.values
@@ -505,7 +507,8 @@ class ManualAgreement:
 
 
 def manual_agreement(frame: pd.DataFrame, *, dataset: str | None = "external",
-                     confidence: float = 0.95) -> ManualAgreement:
+                     confidence: float = 0.95,
+                     ccc_interval: CCCInterval = PAPER_CCC_INTERVAL) -> ManualAgreement:
     """Figure S2: predicted LA volume vs the expert's manual CT masks.
 
     Parameters
@@ -517,6 +520,8 @@ def manual_agreement(frame: pd.DataFrame, *, dataset: str | None = "external",
         Rows used (``None``: all); only subjects with a manual mask count.
     confidence
         Confidence level.
+    ccc_interval
+        Interval of the CCCs (:func:`leukoct.metrics.lins_ccc`'s ``ci``).
 
     Returns
     -------
@@ -540,9 +545,9 @@ def manual_agreement(frame: pd.DataFrame, *, dataset: str | None = "external",
     has_pred = rows[PREDICTED].notna()
     has_reg = rows["registered_ml"].notna()
     ccc = metrics.lins_ccc(rows.loc[has_pred, PREDICTED], rows.loc[has_pred, "manual_mask_ml"],
-                           confidence)
+                           confidence, ci=ccc_interval)
     ccc_reg = metrics.lins_ccc(rows.loc[has_reg, "registered_ml"],
-                               rows.loc[has_reg, "manual_mask_ml"], confidence)
+                               rows.loc[has_reg, "manual_mask_ml"], confidence, ci=ccc_interval)
     dice = metrics.dice_summary(rows["dice_vs_manual"], confidence)
     if dice.n_undefined:
         undefined = rows.loc[rows["dice_vs_manual"].isna(), "subject_id"]

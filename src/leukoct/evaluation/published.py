@@ -144,3 +144,75 @@ def side_by_side(values: pd.DataFrame, table: str) -> pd.DataFrame:
         "reproduced": compared["reproduced"], "n": n, "paper inside CI": inside,
         "note": compared["note"]})
 
+
+
+# --------------------------------------------------------------------------
+# which interval method the paper used
+# --------------------------------------------------------------------------
+
+#: Columns of :func:`interval_method`.
+INTERVAL_METHOD_COLUMNS: tuple[str, ...] = (
+    "comparison", "group", "estimate", "ci_low", "ci_high", "asymptotic_low",
+    "z_transform_low", "asymptotic_error", "z_transform_error", "method")
+
+
+def interval_method(published: pd.DataFrame, statistic: str = "ccc",
+                    decimals: int = 3) -> pd.DataFrame:
+    """Which CCC interval method reproduces each interval the paper prints.
+
+    From a printed estimate :math:`p` and upper limit :math:`u`, each method
+    fixes the lower limit: the asymptotic interval :math:`p \\pm z\\,se` is
+    symmetric (:math:`2p - u`); Fisher's z-transform interval is symmetric in
+    :math:`\\tanh^{-1}`, so its lower limit is :math:`\\tanh(2\\tanh^{-1}p -
+    \\tanh^{-1}u)`.  Both grow with :math:`p` and fall with :math:`u`, so over
+    every :math:`(p, u)` that rounds to the printed numbers (half a unit of
+    the last printed digit each way) the implied lower limit spans
+    ``[f(p - h, u + h), f(p + h, u - h)]``; a method reproduces the printed
+    lower limit when that span meets the printed limit's own rounding
+    interval.  No subject data are needed.
+
+    Parameters
+    ----------
+    published
+        :func:`published_values` (rows with an estimate and both limits of
+        ``statistic`` are used).
+    statistic
+        ``"ccc"``.
+    decimals
+        Decimals the paper prints.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`INTERVAL_METHOD_COLUMNS`, one row per printed interval;
+        ``method`` is ``"asymptotic"``, ``"z-transform"``, ``"both"`` (an
+        interval too narrow to tell) or ``"neither"``.
+    """
+    require_columns(published, ["comparison", "statistic", "group", "estimate", "ci_low",
+                                "ci_high"], "published values")
+    rows = published.loc[(published["statistic"] == statistic)
+                         & published[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)]
+    h = 0.5 * 10.0 ** -decimals + 1e-12
+    p, low, high = (rows[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+
+    def asymptotic_low(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return 2 * p - u
+
+    def z_low(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+        edge = 1 - 1e-12  # a limit rounded to 1.000 may be 1: atanh(1) is infinite
+        return np.tanh(2 * np.arctanh(np.clip(p, -edge, edge))
+                       - np.arctanh(np.clip(u, -edge, edge)))
+
+    def reproduces(f) -> np.ndarray:
+        return (f(p - h, high + h) <= low + h) & (f(p + h, high - h) >= low - h)
+
+    asymptotic, z_transform = asymptotic_low(p, high), z_low(p, high)
+    a_ok, z_ok = reproduces(asymptotic_low), reproduces(z_low)
+    method = np.select([a_ok & z_ok, a_ok, z_ok], ["both", "asymptotic", "z-transform"],
+                       "neither")
+    return pd.DataFrame({
+        "comparison": rows["comparison"].to_numpy(), "group": rows["group"].to_numpy(),
+        "estimate": p, "ci_low": low, "ci_high": high, "asymptotic_low": asymptotic,
+        "z_transform_low": z_transform, "asymptotic_error": asymptotic - low,
+        "z_transform_error": z_transform - low, "method": method},
+        columns=list(INTERVAL_METHOD_COLUMNS))

@@ -12,21 +12,23 @@ import pandas as pd
 
 from leukoct import metrics
 from leukoct.evaluation._common import (
-    _CI_NOTE,
     _DICE_PAIRS,
     _MASKS,
     COMPARISONS,
     MISSING,
+    PAPER_CCC_INTERVAL,
     PREDICTED,
     VENDOR_LABELS,
     _excluded_frame,
     _exclusion_footnotes,
     _ids,
     _values_frame,
+    ci_note,
     format_estimate,
     value_row,
 )
 from leukoct.messages import require_columns
+from leukoct.metrics import CCCInterval
 from leukoct.schema import VENDORS
 
 # --------------------------------------------------------------------------
@@ -90,7 +92,8 @@ def _in_group(frame: pd.DataFrame, by: str | None, group: Any) -> np.ndarray:
 def _performance(frame: pd.DataFrame, *, by: str | None, order: Sequence[Any],
                  labels: Mapping[Any, str], all_label: str, group_words: str,
                  dice_column: str | None, confidence: float, min_n: int,
-                 r2_method: Literal["fisher", "olkin-finn"]) -> PerformanceTable:
+                 r2_method: Literal["fisher", "olkin-finn"],
+                 ccc_interval: CCCInterval) -> PerformanceTable:
     refs = [ref for ref, _ in COMPARISONS.values()]
     require_columns(frame, ["subject_id", PREDICTED, *refs, *([by] if by else [])], "frame")
     frame = frame.reset_index(drop=True)
@@ -98,7 +101,7 @@ def _performance(frame: pd.DataFrame, *, by: str | None, order: Sequence[Any],
     columns = [metrics.ALL, *groups]
     values: list[dict[str, Any]] = []
     excluded: list[dict[str, Any]] = []
-    footnotes: list[str] = [_CI_NOTE]
+    footnotes: list[str] = [ci_note(ccc_interval)]
 
     total = len(frame)
     size = {g: int(_in_group(frame, by, g).sum()) for g in columns}
@@ -118,13 +121,15 @@ def _performance(frame: pd.DataFrame, *, by: str | None, order: Sequence[Any],
         result = metrics.agreement(usable, PREDICTED, ref, by=by,
                                    order=[g for g in groups if g != MISSING],
                                    confidence=confidence, min_n=min_n, nan_policy="raise",
-                                   r2_method=r2_method, wide=False)
+                                   r2_method=r2_method, wide=False, ccc_interval=ccc_interval)
         result = result.reindex(columns)
         n = result["n"].fillna(0).astype(int)
         cells: dict[str, dict[Any, str]] = {"n": {}, "r²": {}, "CCC": {}}
         for g in columns:
             row = result.loc[g]
             values += [value_row(key, "n", g, n[g], n=n[g]),
+                       value_row(key, "pearson_r", g, row["pearson_r"], row["pearson_ci_low"],
+                                 row["pearson_ci_high"], n[g]),
                        value_row(key, "r2", g, row["r2"], row["r2_ci_low"], row["r2_ci_high"], n[g]),
                        value_row(key, "ccc", g, row["ccc"], row["ccc_ci_low"], row["ccc_ci_high"],
                               n[g])]
@@ -204,7 +209,8 @@ def _dice_rows(frame: pd.DataFrame, by: str | None, columns: list[Any], dice_col
 def table2(frame: pd.DataFrame, *, dataset: str = "external", by: str = "ct_vendor",
            order: Sequence[str] = VENDORS, dice_column: str | None = "dice_vs_label",
            confidence: float = 0.95, min_n: int = 3,
-           r2_method: Literal["fisher", "olkin-finn"] = "fisher") -> PerformanceTable:
+           r2_method: Literal["fisher", "olkin-finn"] = "fisher",
+           ccc_interval: CCCInterval = PAPER_CCC_INTERVAL) -> PerformanceTable:
     """Table 2: performance on the external test data, all and per CT vendor.
 
     Parameters
@@ -222,8 +228,9 @@ def table2(frame: pd.DataFrame, *, dataset: str = "external", by: str = "ct_vend
     dice_column
         Per-subject DSC vs the pseudo-label (``"dice_vs_label"``), or ``None``
         to leave the DSC rows out.
-    confidence, min_n, r2_method
-        As in :func:`leukoct.metrics.agreement`.
+    confidence, min_n, r2_method, ccc_interval
+        As in :func:`leukoct.metrics.agreement`; the CCC interval defaults to
+        the paper's (asymptotic; the profile knob ``ccc_interval``).
 
     Returns
     -------
@@ -245,13 +252,15 @@ def table2(frame: pd.DataFrame, *, dataset: str = "external", by: str = "ct_vend
                          f"{sorted(frame['dataset'].dropna().unique())}")
     return _performance(chosen, by=by, order=order, labels=VENDOR_LABELS, all_label="All",
                         group_words="CT vendor", dice_column=dice_column,
-                        confidence=confidence, min_n=min_n, r2_method=r2_method)
+                        confidence=confidence, min_n=min_n, r2_method=r2_method,
+                        ccc_interval=ccc_interval)
 
 
 def table_s2(frame: pd.DataFrame, *, dataset: str = "internal",
              dice_column: str | None = "dice_vs_label", confidence: float = 0.95,
              min_n: int = 3, r2_method: Literal["fisher", "olkin-finn"] = "fisher",
-             column: str = "Internal validation") -> PerformanceTable:
+             column: str = "Internal validation",
+             ccc_interval: CCCInterval = PAPER_CCC_INTERVAL) -> PerformanceTable:
     """Table S2: performance on the internal validation data (``split == "internal"``).
 
     The same rows as :func:`table2` in one column (the paper's text cites
@@ -265,7 +274,7 @@ def table_s2(frame: pd.DataFrame, *, dataset: str = "internal",
     dataset
         Rows used (``"internal"``: the development subjects of the internal
         split).
-    dice_column, confidence, min_n, r2_method
+    dice_column, confidence, min_n, r2_method, ccc_interval
         As in :func:`table2`.
     column
         Header of the value column of ``table`` (``values`` keeps ``"All"``).
@@ -285,12 +294,13 @@ def table_s2(frame: pd.DataFrame, *, dataset: str = "internal",
         raise ValueError(f"no subject of dataset {dataset!r} in the frame")
     return _performance(chosen, by=None, order=(), labels={}, all_label=column,
                         group_words="", dice_column=dice_column, confidence=confidence,
-                        min_n=min_n, r2_method=r2_method)
+                        min_n=min_n, r2_method=r2_method, ccc_interval=ccc_interval)
 
 
 def infarct_agreement(frame: pd.DataFrame, *, dataset: str = "external",
                       threshold: float = 10.0, confidence: float = 0.95, min_n: int = 3,
-                      dice_column: str | None = None) -> PerformanceTable:
+                      dice_column: str | None = None,
+                      ccc_interval: CCCInterval = PAPER_CCC_INTERVAL) -> PerformanceTable:
     """Figure S3: agreement by infarct core volume (≤ 10 mL vs > 10 mL).
 
     Parameters
@@ -302,8 +312,8 @@ def infarct_agreement(frame: pd.DataFrame, *, dataset: str = "external",
     threshold
         Cut-off in mL (:func:`leukoct.metrics.infarct_group`; a volume equal
         to it is in the lower group).
-    confidence, min_n
-        As in :func:`leukoct.metrics.agreement`.
+    confidence, min_n, ccc_interval
+        As in :func:`table2`.
     dice_column
         ``None`` (the paper's Figure S3 shows CCCs) or ``"dice_vs_label"``.
 
@@ -328,6 +338,7 @@ def infarct_agreement(frame: pd.DataFrame, *, dataset: str = "external",
     order = list(chosen["infarct_group"].cat.categories)
     return _performance(chosen, by="infarct_group", order=order, labels={}, all_label="All",
                         group_words="Infarct volume", dice_column=dice_column,
-                        confidence=confidence, min_n=min_n, r2_method="fisher")
+                        confidence=confidence, min_n=min_n, r2_method="fisher",
+                        ccc_interval=ccc_interval)
 
 

@@ -71,6 +71,7 @@ from leukoct.ledger._common import (
     STATUSES,
     UNREPRODUCIBLE,
     VALUES_SUFFIX,
+    VERSIONS,
 )
 from leukoct.ledger.claims import (
     inconsistencies,
@@ -105,6 +106,7 @@ __all__ = [
     "BASELINE_MEDIANS",
     "CI_KINDS",
     "CLAIM_COLUMNS",
+    "VERSIONS",
     "DIFFERS",
     "INSIDE_CI",
     "LEDGER_COLUMNS",

@@ -13,9 +13,15 @@ from leukoct.evaluation import VALUE_COLUMNS, value_row
 #: Columns of ``leukoct/data/claims.csv`` (its header comment describes them).
 CLAIM_COLUMNS: tuple[str, ...] = (
     "claim_id", "section", "location", "quote", "quantity", "published", "estimate", "ci_low",
-    "ci_high", "artefact", "step", "comparison", "statistic", "group", "kind", "consistency")
+    "ci_high", "artefact", "step", "comparison", "statistic", "group", "kind", "consistency",
+    "version")
+#: Versions of the paper a claim can come from (``version`` of ``claims.csv``).
+VERSIONS: dict[str, str] = {
+    "preprint": "the full text (preprint)",
+    "published": "the published article's abstract (Brain Behav 2025)",
+}
 #: Columns of :func:`ledger_table`.
-LEDGER_COLUMNS: tuple[str, ...] = ("claim_id", "location", "quantity", "published",
+LEDGER_COLUMNS: tuple[str, ...] = ("claim_id", "version", "location", "quantity", "published",
                                    "reproduced", "difference", "status", "note")
 #: The key a claim and a reproduced value are joined on.
 JOIN: tuple[str, ...] = ("artefact", "comparison", "statistic", "group")

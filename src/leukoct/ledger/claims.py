@@ -11,6 +11,7 @@ import pandas as pd
 
 from leukoct.ledger._common import (
     CLAIM_COLUMNS,
+    VERSIONS,
 )
 from leukoct.messages import id_list, require_columns
 
@@ -29,7 +30,8 @@ def read_claims(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`CLAIM_COLUMNS` in the file's order: ``estimate``, ``ci_low``
+        :data:`CLAIM_COLUMNS` in the file's order (``version`` is
+        ``preprint`` throughout for a file without that column): ``estimate``, ``ci_low``
         and ``ci_high`` as float (NaN where empty), every other column as
         text with ``""`` for empty.
 
@@ -45,6 +47,9 @@ def read_claims(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         text = Path(path).read_text(encoding="utf-8")
         where = str(path)
     claims = pd.read_csv(StringIO(text), comment="#", dtype=str, keep_default_na=False)
+    if "version" not in claims.columns:
+        # A claims file of the first edition: every claim is the preprint's.
+        claims["version"] = "preprint"
     require_columns(claims, CLAIM_COLUMNS, where)
     claims = claims[list(CLAIM_COLUMNS)].copy()
     for column in CLAIM_COLUMNS:
@@ -56,6 +61,11 @@ def read_claims(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
             raise ValueError(f"{where}: {column} is not a number for claim(s) "
                              f"{id_list(claims.loc[bad, 'claim_id'])}")
         claims[column] = number.astype(float)
+    tags = claims["version"].str.split(";").map(lambda parts: [p.strip() for p in parts])
+    bad = tags.map(lambda parts: not parts or any(p not in VERSIONS for p in parts))
+    if bad.any():
+        raise ValueError(f"{where}: version must be {' or '.join(VERSIONS)} (or both, separated "
+                         f"by ';') for claim(s) {id_list(claims.loc[bad, 'claim_id'])}")
     return claims
 
 

@@ -45,6 +45,9 @@ def _claims_html(rows: pd.DataFrame) -> str:
     body = []
     for row in rows.itertuples(index=False):
         where = " · ".join(v for v in (cell(row.location), cell(row.note)) if v)
+        if row.version != "preprint":
+            # The published article's claims are tagged; the preprint's are the default.
+            where = f"<b>{cell(row.version)}</b> · {where}"
         claim = cell(row.quantity) + (f"<br><small>{where}</small>" if where else "")
         cells = [cell(row.claim_id), claim, cell(row.published), cell(row.reproduced),
                  cell(_signed(row.difference))]

@@ -152,14 +152,16 @@ def ledger_table(claims: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per claim, in the claims' order, :data:`LEDGER_COLUMNS`:
-        ``published`` as printed; ``reproduced`` formatted like the claim (a
-        count as an integer, a percentage, a mean with its SD, a median with
-        its IQR, other estimates with their 95 % CI at the printed number of
-        decimals, a p value for a significance claim, the signed estimate for
-        a direction claim, ``–`` when there is none); ``difference`` the
-        reproduced minus the published estimate (NaN when either is
-        missing); ``status`` one of :data:`STATUSES`; ``note`` why (``n``,
-        the reason a value is missing).
+        ``version`` of the paper that prints it (:data:`VERSIONS`;
+        ``preprint`` when the claims file has no such column); ``published``
+        as printed; ``reproduced`` formatted like the claim (a count as an
+        integer, a percentage, a mean with its SD, a median with its IQR,
+        other estimates with their 95 % CI at the printed number of decimals,
+        a p value for a significance claim, the signed estimate for a
+        direction claim, ``–`` when there is none); ``difference`` the
+        reproduced minus the published estimate (NaN when either is missing);
+        ``status`` one of :data:`STATUSES`; ``note`` why (``n``, the reason a
+        value is missing).
 
         Tolerances: a count must be equal; any other number must agree to
         half a unit of the last printed digit (0.531 within ±0.0005); a
@@ -193,7 +195,9 @@ def ledger_table(claims: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
         sd = math.nan if sd_row is None else sd_row["estimate"]
         reproduced, difference, status, note = _judge(claim, lookup.get(key), sd,
                                                       claim["artefact"] in produced)
-        rows.append({"claim_id": claim["claim_id"], "location": claim["location"],
+        rows.append({"claim_id": claim["claim_id"],
+                     "version": claim.get("version", "preprint") or "preprint",
+                     "location": claim["location"],
                      "quantity": claim["quantity"], "published": claim["published"],
                      "reproduced": reproduced, "difference": difference, "status": status,
                      "note": note})

@@ -45,7 +45,7 @@ validators.
 from leukoct.metrics._common import NanPolicy
 from leukoct.metrics.agreement import AGREEMENT_ROWS, ALL, MISSING_GROUP, agreement, infarct_group
 from leukoct.metrics.bland_altman import BlandAltmanResult, bland_altman
-from leukoct.metrics.concordance import CCCResult, lins_ccc
+from leukoct.metrics.concordance import CCC_INTERVALS, CCCInterval, CCCResult, lins_ccc
 from leukoct.metrics.correlation import PearsonResult, RSquaredResult, pearson, r_squared
 from leukoct.metrics.overlap import DiceSummary, dice, dice_summary
 
@@ -55,6 +55,8 @@ __all__ = [
     "MISSING_GROUP",
     "DiceSummary",
     "CCCResult",
+    "CCCInterval",
+    "CCC_INTERVALS",
     "RSquaredResult",
     "PearsonResult",
     "BlandAltmanResult",

@@ -17,8 +17,8 @@ from leukoct.metrics._common import (
     _check_confidence,
     _paired,
 )
-from leukoct.metrics.concordance import lins_ccc
-from leukoct.metrics.correlation import r_squared
+from leukoct.metrics.concordance import CCCInterval, lins_ccc
+from leukoct.metrics.correlation import pearson, r_squared
 from leukoct.metrics.overlap import dice_summary
 
 #: Column label of the whole sample in :func:`agreement`.
@@ -33,7 +33,8 @@ MISSING_GROUP = "missing"
 
 #: Rows of the table returned by :func:`agreement`.
 AGREEMENT_ROWS: tuple[str, ...] = (
-    "n", "n_omitted", "pearson_r", "r2", "r2_ci_low", "r2_ci_high",
+    "n", "n_omitted", "pearson_r", "pearson_ci_low", "pearson_ci_high", "r2", "r2_ci_low",
+    "r2_ci_high",
     "ccc", "ccc_ci_low", "ccc_ci_high",
     "dice", "dice_ci_low", "dice_ci_high", "dice_n", "dice_n_undefined",
 )
@@ -54,7 +55,8 @@ def _group_order(keys: pd.Series, order: Sequence[Any] | None) -> list[Any]:
 def _agreement_column(pred: np.ndarray, ref: np.ndarray, dsc: np.ndarray | None,
                       confidence: float, min_n: int, nan_policy: NanPolicy,
                       r2_method: Literal["fisher", "olkin-finn"],
-                      names: tuple[str, str], group: Any) -> dict[str, float]:
+                      names: tuple[str, str], group: Any,
+                      ccc_interval: CCCInterval) -> dict[str, float]:
     out: dict[str, float] = dict.fromkeys(AGREEMENT_ROWS, float("nan"))
     try:
         xa, ya, n_omitted, _ = _paired(pred, ref, nan_policy, names=names)
@@ -67,8 +69,12 @@ def _agreement_column(pred: np.ndarray, ref: np.ndarray, dsc: np.ndarray | None,
     if xa.size < min_n:
         return out
     r2 = r_squared(xa, ya, confidence, nan_policy="propagate", method=r2_method)
-    ccc = lins_ccc(xa, ya, confidence, nan_policy="propagate")
-    out.update(pearson_r=r2.pearson_r, r2=r2.r_squared, r2_ci_low=r2.ci_low,
+    ccc = lins_ccc(xa, ya, confidence, nan_policy="propagate", ci=ccc_interval)
+    # The published article reports Pearson r of the volumes where the preprint
+    # reports CCC: r with its Fisher-z interval, beside r².
+    r = pearson(xa, ya, confidence, nan_policy="propagate")
+    out.update(pearson_r=r2.pearson_r, pearson_ci_low=r.ci_low, pearson_ci_high=r.ci_high,
+               r2=r2.r_squared, r2_ci_low=r2.ci_low,
                r2_ci_high=r2.ci_high, ccc=ccc.ccc, ccc_ci_low=ccc.ci_low,
                ccc_ci_high=ccc.ci_high)
     if dsc is not None:
@@ -80,7 +86,7 @@ def agreement(frame: pd.DataFrame, pred: str, ref: str, by: str | None = None,
               dice: str | None = None, order: Sequence[Any] | None = None,
               confidence: float = 0.95, min_n: int = 3, nan_policy: NanPolicy = "raise",
               r2_method: Literal["fisher", "olkin-finn"] = "fisher",
-              wide: bool = True) -> pd.DataFrame:
+              wide: bool = True, ccc_interval: CCCInterval = "z-transform") -> pd.DataFrame:
     """Volume agreement overall and per group, in the layout of Table 2.
 
     Parameters
@@ -113,6 +119,9 @@ def agreement(frame: pd.DataFrame, pred: str, ref: str, by: str | None = None,
         ``"propagate"``.
     r2_method
         Interval of :math:`r^2`, see :func:`r_squared`.
+    ccc_interval
+        Interval of the CCC, ``"z-transform"`` or ``"asymptotic"``
+        (:func:`lins_ccc`'s ``ci``).
     wide
         ``True`` (default): one column per group, ``"All"`` first, one row
         per statistic (Table 2's layout), all values float (counts too).
@@ -144,7 +153,8 @@ def agreement(frame: pd.DataFrame, pred: str, ref: str, by: str | None = None,
     def column(sub: pd.DataFrame, group: Any) -> dict[str, float]:
         return _agreement_column(values(sub, pred), values(sub, ref),
                                  values(sub, dice) if dice else None,
-                                 confidence, min_n, nan_policy, r2_method, (pred, ref), group)
+                                 confidence, min_n, nan_policy, r2_method, (pred, ref), group,
+                                 ccc_interval)
 
     results: dict[Any, dict[str, float]] = {ALL: column(frame, ALL)}
     if by is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats
@@ -16,6 +17,10 @@ from leukoct.metrics._common import (
     _Result,
 )
 
+#: Interval methods of :func:`lins_ccc`, named as R ``epiR::epi.ccc`` names them.
+CCCInterval = Literal["z-transform", "asymptotic"]
+CCC_INTERVALS: tuple[str, ...] = ("z-transform", "asymptotic")
+
 
 @dataclass(frozen=True)
 class CCCResult(_Result):
@@ -26,7 +31,8 @@ class CCCResult(_Result):
     ccc
         :math:`\\hat\\rho_c`.
     ci_low, ci_high
-        Confidence limits (Fisher z-transform, Lin 1989/2000 as in epiR).
+        Confidence limits (``ci``: Fisher z-transform or asymptotic normal,
+        Lin 1989/2000 as in epiR).
     n
         Pairs used.
     pearson_r
@@ -39,10 +45,14 @@ class CCCResult(_Result):
         :math:`v = \\sigma_y / \\sigma_x` (epiR ``s.shift``).
     se_z
         Standard error of :math:`\\tanh^{-1}\\hat\\rho_c`.
+    se
+        Standard error of :math:`\\hat\\rho_c` itself (the asymptotic one).
     n_omitted
         Pairs dropped under ``nan_policy="omit"``.
     confidence
         Confidence level of the interval.
+    ci
+        The interval's method, ``"z-transform"`` or ``"asymptotic"``.
     """
 
     ccc: float
@@ -56,10 +66,12 @@ class CCCResult(_Result):
     se_z: float
     n_omitted: int
     confidence: float
+    se: float
+    ci: str
 
 
 def lins_ccc(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
-             nan_policy: NanPolicy = "raise") -> CCCResult:
+             nan_policy: NanPolicy = "raise", ci: CCCInterval = "z-transform") -> CCCResult:
     """Lin's concordance correlation coefficient with a confidence interval.
 
     .. math::
@@ -87,6 +99,11 @@ def lins_ccc(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
         Confidence level of the interval.
     nan_policy
         ``"raise"``, ``"omit"`` or ``"propagate"`` (module docstring).
+    ci
+        ``"z-transform"`` (default, epiR's default: Fisher's z, always inside
+        (-1, 1)) or ``"asymptotic"`` (the normal interval :math:`p \\pm z\\,
+        \\mathrm{se}(p)`, symmetric, which is what the paper's Table 2 prints:
+        :func:`leukoct.evaluation.interval_method`).
 
     Returns
     -------
@@ -106,7 +123,11 @@ def lins_ccc(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
         \\mathrm{se}_z = \\frac{\\mathrm{se}(p)}{1-p^2},
 
     and the limits are :math:`\\tanh(\\tanh^{-1}p \\mp z_{1-\\alpha/2}\\,
-    \\mathrm{se}_z)`.  A negative variance estimate (possible in tiny
+    \\mathrm{se}_z)`; ``ci="asymptotic"`` (epiR's other method) gives
+    :math:`p \\mp z_{1-\\alpha/2}\\,\\mathrm{se}(p)`, whose upper limit can
+    exceed 1 when p is near 1 and n small: it is returned as epiR returns it,
+    unclipped, so that a reproduced paper interval is the paper's method's
+    (clipping would hide that the method is poor there).  A negative variance estimate (possible in tiny
     samples) is clipped at 0.  The interval needs n >= 3 (NaN otherwise);
     when :math:`|p| = 1` it collapses to ``(p, p)``.  ``ccc`` is NaN when
     n < 2 or both variables are constant with equal means; ``pearson_r`` and
@@ -126,8 +147,11 @@ def lins_ccc(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
     xa, ya, n_omitted, has_nan = _paired(x, y, nan_policy)
     n = int(xa.size)
     nan = float("nan")
+    if ci not in CCC_INTERVALS:
+        raise ValueError(f"ci must be one of {', '.join(CCC_INTERVALS)}, not {ci!r}")
     if has_nan or n < 2:
-        return CCCResult(nan, nan, nan, n, nan, nan, nan, nan, nan, n_omitted, confidence)
+        return CCCResult(nan, nan, nan, n, nan, nan, nan, nan, nan, n_omitted, confidence,
+                         nan, ci)
     mx, my = float(xa.mean()), float(ya.mean())
     sx2 = float(np.mean((xa - mx) ** 2))
     sy2 = float(np.mean((ya - my) ** 2))
@@ -135,24 +159,29 @@ def lins_ccc(x: ArrayLike, y: ArrayLike, confidence: float = 0.95,
     denom = sx2 + sy2 + (mx - my) ** 2
     p = 2.0 * sxy / denom if denom > 0 else nan
     if sx2 == 0 or sy2 == 0:
-        return CCCResult(p, nan, nan, n, nan, nan, nan, nan, nan, n_omitted, confidence)
+        return CCCResult(p, nan, nan, n, nan, nan, nan, nan, nan, n_omitted, confidence,
+                         nan, ci)
     r = float(np.clip(sxy / math.sqrt(sx2 * sy2), -1.0, 1.0))
     v = math.sqrt(sy2 / sx2)
     u = (my - mx) / math.sqrt(math.sqrt(sx2 * sy2))
     c_b = 2.0 / (v + 1.0 / v + u * u)
-    lo = hi = se_z = nan
+    lo = hi = se_z = se = nan
     if n >= 3:
         if abs(p) >= 1.0:
             lo = hi = p
-            se_z = 0.0
+            se_z = se = 0.0
         elif r != 0.0:
             var_p = ((1 - r * r) * p * p * (1 - p * p) / (r * r)
                      + 2 * p ** 3 * (1 - p) * u * u / r
                      - 0.5 * p ** 4 * u ** 4 / (r * r)) / (n - 2)
-            se_z = math.sqrt(max(var_p, 0.0)) / (1 - p * p)
+            se = math.sqrt(max(var_p, 0.0))
+            se_z = se / (1 - p * p)
             z = stats.norm.ppf(0.5 + confidence / 2)
-            t = math.atanh(p)
-            lo, hi = math.tanh(t - z * se_z), math.tanh(t + z * se_z)
+            if ci == "asymptotic":
+                lo, hi = p - z * se, p + z * se
+            else:
+                t = math.atanh(p)
+                lo, hi = math.tanh(t - z * se_z), math.tanh(t + z * se_z)
     return CCCResult(ccc=p, ci_low=lo, ci_high=hi, n=n, pearson_r=r, bias_correction=c_b,
                      location_shift=u, scale_shift=v, se_z=se_z, n_omitted=n_omitted,
-                     confidence=confidence)
+                     confidence=confidence, se=se, ci=ci)
