@@ -446,3 +446,26 @@ def test_fit_reproduces_r_polr_on_ucla_ologit_data():
     table = odds_ratio_table(result)
     np.testing.assert_allclose(table["odds_ratio"], np.exp([1.04769, -0.05879, 0.61594]),
                                rtol=5e-4)
+
+
+# MASS 7.3-58.2 polr on R 4.2.2 with optim's reltol at 1e-14: tests/test_ordinal_polr.R.
+POLR_UCLA = {"odds_ratio": {"pared": 2.8509825251, "public": 0.9430058618, "gpa": 1.8510366226},
+             "zeta": (2.2033232317, 4.2987673931), "loglik": -358.5124356780}
+
+
+def test_odds_ratios_equal_polr_to_1e6():
+    path = _ucla_path()
+    if not path.exists():
+        pytest.skip(f"statsmodels does not ship its test data here: {path}")
+    frame = pd.read_csv(path)
+    frame["apply"] = pd.Categorical(
+        frame["apply"], categories=["unlikely", "somewhat likely", "very likely"], ordered=True)
+    result = fit_ordinal_logit(frame, "apply", "pared", ["public", "gpa"])
+    table = odds_ratio_table(result)
+    got = pd.Series(np.asarray(table["odds_ratio"]), index=["pared", "public", "gpa"])
+    for term, expected in POLR_UCLA["odds_ratio"].items():
+        assert got[term] == pytest.approx(expected, abs=1e-6)
+    raw = np.asarray(result.params)[result.model.k_vars:]
+    np.testing.assert_allclose(np.cumsum([raw[0], *np.exp(raw[1:])]), POLR_UCLA["zeta"],
+                               atol=1e-6)
+    assert result.llf == pytest.approx(POLR_UCLA["loglik"], abs=1e-7)

@@ -206,7 +206,8 @@ def ledger_page(profile: Profile) -> str:
     """The claims-ledger page of a run (:mod:`leukoct.ledger`)."""
     claims = ledger.read_claims()
     table = ledger.ledger_table(claims, ledger.read_values(Run(profile).values_root))
-    return ledger.ledger_markdown(table, ledger.inconsistencies(claims))
+    return ledger.ledger_markdown(table, ledger.inconsistencies(claims),
+                                  ledger.recomputed_inconsistencies(claims))
 
 
 def deviations_page(profile: Profile) -> str:

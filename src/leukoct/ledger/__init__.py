@@ -45,6 +45,7 @@ Everything is a pure function of DataFrames except :func:`read_claims`,
 :func:`write_values` and :func:`read_values`.
 
 Modules (every public name is re-exported here): ``claims`` (the claims file),
+``checks`` (the paper's numbers recomputed from each other),
 ``values`` (converters and the values files), ``table`` (:func:`ledger_table`)
 and ``page`` (:func:`ledger_markdown`).
 """
@@ -72,6 +73,10 @@ from leukoct.ledger._common import (
     UNREPRODUCIBLE,
     VALUES_SUFFIX,
     VERSIONS,
+)
+from leukoct.ledger.checks import (
+    CHECK_COLUMNS,
+    recomputed_inconsistencies,
 )
 from leukoct.ledger.claims import (
     inconsistencies,
@@ -106,6 +111,7 @@ __all__ = [
     "BASELINE_MEDIANS",
     "CI_KINDS",
     "CLAIM_COLUMNS",
+    "CHECK_COLUMNS",
     "VERSIONS",
     "DIFFERS",
     "INSIDE_CI",
@@ -129,6 +135,7 @@ __all__ = [
     "ledger_markdown",
     "ledger_table",
     "read_claims",
+    "recomputed_inconsistencies",
     "read_values",
     "values_folder",
     "subgroup_difference_values",

@@ -13,6 +13,7 @@ from leukoct.ledger._common import (
     SIGNIFICANCE_LEVEL,
     STATUSES,
 )
+from leukoct.ledger.checks import CHECK_COLUMNS
 from leukoct.messages import require_columns
 
 # --------------------------------------------------------------------------
@@ -58,7 +59,8 @@ def _claims_html(rows: pd.DataFrame) -> str:
             + "</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
 
 
-def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
+def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame,
+                    recomputed: pd.DataFrame | None = None) -> str:
     """The book's "Claims ledger" page (MyST Markdown).
 
     Parameters
@@ -67,6 +69,9 @@ def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
         :func:`ledger_table`.
     inconsistencies
         :func:`inconsistencies` of the same claims.
+    recomputed
+        :func:`leukoct.ledger.recomputed_inconsistencies` (optional): printed
+        numbers the paper's other printed numbers rule out.
 
     Returns
     -------
@@ -74,7 +79,8 @@ def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
         ``# Claims ledger``: an introduction, the count of claims per status,
         ``## Claims`` with one compact HTML table per status (``{raw} html``,
         as the artefacts page embeds tables) and ``## The paper's internal
-        inconsistencies``, each stated once with the claims it concerns.
+        inconsistencies``, each stated once with the claims it concerns, then
+        ``### Recomputed from the paper's own numbers`` when ``recomputed`` is given.
     """
     require_columns(table, LEDGER_COLUMNS, "table (ledger_table)")
     require_columns(inconsistencies, ["claim_id", "consistency"], "inconsistencies")
@@ -121,4 +127,16 @@ def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame) -> str:
             lines.append(f"- {_text(text)} (claims {', '.join(map(str, ids))})")
     else:
         lines.append("None recorded.")
+    if recomputed is not None:
+        require_columns(recomputed, CHECK_COLUMNS, "recomputed (recomputed_inconsistencies)")
+        lines += ["", "### Recomputed from the paper's own numbers", "",
+                  "Each printed number below was recomputed from other numbers the paper prints "
+                  "(`leukoct.ledger.checks`), over every value that rounds to what is printed; "
+                  "no subject data are involved, so these hold whatever this run gives.", ""]
+        if recomputed.empty:
+            lines.append("Every check passed.")
+        for row in recomputed.itertuples(index=False):
+            lines.append(f"- **{_text(row.location)}** ({_text(row.check)}): printed "
+                         f"{_text(row.printed)}; recomputed {_text(row.recomputed)}. "
+                         f"{_text(row.finding[:1].upper() + row.finding[1:])}.")
     return "\n".join(lines) + "\n"
