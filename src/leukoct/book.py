@@ -234,16 +234,22 @@ def headline_markdown(profile: Profile) -> str:
     claims = ledger.read_claims()
     table = ledger.ledger_table(claims, ledger.read_values(Run(profile).values_root))
     counts = table["status"].value_counts()
+    findings = ledger.finding_counts(table)
+    tested = findings[ledger.SUPPORTED] + findings[ledger.NOT_SUPPORTED]
     rows = table.set_index("claim_id").loc[list(HEADLINE_CLAIMS)]
     lines = [f"Built with the `{profile.name}` profile. The paper's main findings beside this "
-             "run's (the {doc}`ledger` has all "
-             f"{len(table)} claims: {int(counts.get(ledger.MATCHES, 0))} match, "
-             f"{int(counts.get(ledger.INSIDE_CI, 0))} have the published value inside this "
-             f"run's 95 % CI, {int(counts.get(ledger.DIFFERS, 0))} differ).", "",
-             "| finding | paper | this run | status |", "|---|---|---|---|"]
+             f"run's. Of the {tested} claims whose finding this run can test, "
+             f"**{findings[ledger.SUPPORTED]} are supported** by this run's values and "
+             f"{findings[ledger.NOT_SUPPORTED]} are not (the {{doc}}`ledger` gives each claim "
+             f"its rule; {findings[ledger.SCALED]} counts are scaled down by design). "
+             f"Digit for digit, {int(counts.get(ledger.MATCHES, 0))} of {len(table)} "
+             f"match and {int(counts.get(ledger.INSIDE_CI, 0))} have the published value "
+             "inside this run's 95 % CI.", "",
+             "| finding | paper | this run | supports the paper? | exact value |",
+             "|---|---|---|---|---|"]
     for _, row in rows.iterrows():
         cells = [str(row[c]) if not pd.isna(row[c]) else "" for c in
-                 ("quantity", "published", "reproduced", "status")]
+                 ("quantity", "published", "reproduced", "finding", "status")]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -45,7 +45,8 @@ Everything is a pure function of DataFrames except :func:`read_claims`,
 :func:`write_values` and :func:`read_values`.
 
 Modules (every public name is re-exported here): ``claims`` (the claims file),
-``checks`` (the paper's numbers recomputed from each other),
+``checks`` (the paper's numbers recomputed from each other), ``findings`` (does a
+reproduced value support the paper's statement),
 ``values`` (converters and the values files), ``table`` (:func:`ledger_table`)
 and ``page`` (:func:`ledger_markdown`).
 """
@@ -82,6 +83,17 @@ from leukoct.ledger.claims import (
     inconsistencies,
     read_claims,
 )
+from leukoct.ledger.findings import (
+    FINDING_RULES,
+    FINDINGS,
+    NO_FINDING,
+    NOT_SUPPORTED,
+    SCALED,
+    SUPPORTED,
+    UNTESTED,
+    finding_counts,
+    finding_verdict,
+)
 from leukoct.ledger.page import (
     ledger_markdown,
 )
@@ -112,6 +124,15 @@ __all__ = [
     "CI_KINDS",
     "CLAIM_COLUMNS",
     "CHECK_COLUMNS",
+    "FINDINGS",
+    "FINDING_RULES",
+    "SUPPORTED",
+    "NOT_SUPPORTED",
+    "SCALED",
+    "NO_FINDING",
+    "UNTESTED",
+    "finding_counts",
+    "finding_verdict",
     "VERSIONS",
     "DIFFERS",
     "INSIDE_CI",

@@ -22,7 +22,8 @@ VERSIONS: dict[str, str] = {
 }
 #: Columns of :func:`ledger_table`.
 LEDGER_COLUMNS: tuple[str, ...] = ("claim_id", "version", "location", "quantity", "published",
-                                   "reproduced", "difference", "status", "note")
+                                   "reproduced", "difference", "status", "note", "finding",
+                                   "finding_rule")
 #: The key a claim and a reproduced value are joined on.
 JOIN: tuple[str, ...] = ("artefact", "comparison", "statistic", "group")
 

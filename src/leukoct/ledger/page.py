@@ -14,6 +14,7 @@ from leukoct.ledger._common import (
     STATUSES,
 )
 from leukoct.ledger.checks import CHECK_COLUMNS
+from leukoct.ledger.findings import FINDINGS
 from leukoct.messages import require_columns
 
 # --------------------------------------------------------------------------
@@ -50,11 +51,13 @@ def _claims_html(rows: pd.DataFrame) -> str:
             # The published article's claims are tagged; the preprint's are the default.
             where = f"<b>{cell(row.version)}</b> · {where}"
         claim = cell(row.quantity) + (f"<br><small>{where}</small>" if where else "")
+        finding = cell(row.finding) + (f"<br><small>{cell(row.finding_rule)}</small>"
+                                       if cell(row.finding_rule) else "")
         cells = [cell(row.claim_id), claim, cell(row.published), cell(row.reproduced),
-                 cell(_signed(row.difference))]
+                 cell(_signed(row.difference)), finding]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("claim", "quantity", "published", "reproduced",
-                                              "difference"))
+                                              "difference", "finding"))
     return ('<table class="leukoct-table leukoct-ledger">\n<thead><tr>' + head
             + "</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>")
 
@@ -99,9 +102,24 @@ def ledger_markdown(table: pd.DataFrame, inconsistencies: pd.DataFrame,
          "direction against the sign of the reproduced estimate. The difference is "
          "reproduced minus published."),
         "",
+        ("Whether a value is the paper's, digit for digit, is the wrong question for a "
+         "scaled-down twin; whether the paper's *finding* emerged is the right one. Each "
+         "claim therefore also gets a finding verdict by a rule stated for its kind, in the "
+         "paper's words where it has them (\"excellent agreement\": CCC ≥ 0.80; a strong "
+         "Fazekas correlation with p < 0.001; an odds ratio on the printed side of 1 and "
+         "significant as printed; a baseline share inside this run's 95 % interval; "
+         "`leukoct.ledger.findings`). Counts the demo scales down by design are marked so."),
+        "",
         "## Summary",
         "",
+        "Findings:",
+        "",
     ]
+    findings = table["finding"].value_counts()
+    for verdict, meaning in FINDINGS.items():
+        lines.append(f"- **{_text(verdict)}**: {int(findings.get(verdict, 0))}. "
+                     f"{_text(meaning[:1].upper() + meaning[1:])}.")
+    lines += ["", "Exact values:", ""]
     for status, meaning in STATUSES.items():
         lines.append(f"- **{_text(status)}**: {int(counts.get(status, 0))}. "
                      f"{_text(meaning[:1].upper() + meaning[1:])}.")

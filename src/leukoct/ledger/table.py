@@ -25,6 +25,7 @@ from leukoct.ledger._common import (
     SIGNIFICANCE_LEVEL,
     UNREPRODUCIBLE,
 )
+from leukoct.ledger.findings import finding_verdict
 from leukoct.ledger.values import derived_values
 from leukoct.messages import require_columns
 
@@ -161,7 +162,10 @@ def ledger_table(claims: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
         direction claim, ``–`` when there is none); ``difference`` the
         reproduced minus the published estimate (NaN when either is missing);
         ``status`` one of :data:`STATUSES`; ``note`` why (``n``, the reason a
-        value is missing).
+        value is missing); ``finding`` whether the value supports the paper's
+        statement (:data:`leukoct.ledger.findings.FINDINGS`) and
+        ``finding_rule`` the rule it was judged by
+        (:func:`leukoct.ledger.findings.finding_verdict`).
 
         Tolerances: a count must be equal; any other number must agree to
         half a unit of the last printed digit (0.531 within ±0.0005); a
@@ -185,6 +189,9 @@ def ledger_table(claims: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     lookup = {key: row for key, (_, row) in zip(
         zip(*(values[c] for c in JOIN)), values.iterrows())}
     produced = set(values["artefact"])
+    # The paper's cohort sizes (flowchart: analysed), to read a count as a share.
+    flow = claims[(claims["comparison"] == "flow") & (claims["statistic"] == "analysed")]
+    sizes = dict(zip(flow["group"], flow["estimate"].astype(float)))
     rows = []
     for _, claim in claims.iterrows():
         claim = claim.copy()
@@ -195,12 +202,13 @@ def ledger_table(claims: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
         sd = math.nan if sd_row is None else sd_row["estimate"]
         reproduced, difference, status, note = _judge(claim, lookup.get(key), sd,
                                                       claim["artefact"] in produced)
+        finding, rule = finding_verdict(claim, lookup.get(key), status, sd, sizes)
         rows.append({"claim_id": claim["claim_id"],
                      "version": claim.get("version", "preprint") or "preprint",
                      "location": claim["location"],
                      "quantity": claim["quantity"], "published": claim["published"],
                      "reproduced": reproduced, "difference": difference, "status": status,
-                     "note": note})
+                     "note": note, "finding": finding, "finding_rule": rule})
     table = pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
     table["difference"] = table["difference"].astype(float)
     return table
