@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 from leukoct.baseline import analysis_frame, chi_square, missing_footnote, table1, table_s3
@@ -46,6 +47,10 @@ def test_table1_uses_the_papers_tests_and_formats() -> None:
         f"{dev['age'].mean():.1f} ± {dev['age'].std():.1f}"
     assert float(age["P-Value"]) == round(stats.ttest_ind(dev["age"], ext["age"]).pvalue, 3)
     assert age["Test"] == "Student's t-test"
+    # the unrounded p values travel with the table (for the claims ledger)
+    assert t.attrs["p_values"]["age"] == pytest.approx(
+        stats.ttest_ind(dev["age"], ext["age"]).pvalue, rel=1e-9)
+    assert "ct_vendor" not in t.attrs["p_values"]   # described without a test
     wmh = t.xs("WMH volume on FLAIR, mL, median (IQR)", level="characteristic").iloc[0]
     q1, med, q3 = np.percentile(dev["wmh_flair_ml"], [25, 50, 75])
     assert wmh["Training and internal validation"] == f"{med:.2f} ({q1:.2f}–{q3:.2f})"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leukoct import clinical
+from leukoct import baseline, clinical
 from leukoct import evaluation as ev
 from leukoct import ledger as L
 from leukoct.baseline import analysis_frame
@@ -470,10 +470,10 @@ def test_markdown_page(claims: pd.DataFrame) -> None:
     levels = [len(h) for h, _ in headings]
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:]))          # no level skipped
     assert ("##", "The paper's internal inconsistencies") in headings
-    assert f"- **{L.NOT_PRODUCED}**: 92." in page
+    assert f"- **{L.NOT_PRODUCED}**: 98." in page
     # One table per status that has claims, headed by its count.
     sections = [t for h, t in headings if h == "###"]
-    assert sections == ["Not produced in this run (92)", "Not reproducible from these data (2)",
+    assert sections == ["Not produced in this run (98)", "Not reproducible from these data (2)",
                         "Not a result (2)"]
     assert page.count("```{raw} html") == len(sections)
     assert page.count("<tr") == len(claims) + len(sections)              # headers + claims
@@ -549,7 +549,8 @@ def test_every_reproducible_claim_key_is_produced(claims: pd.DataFrame, cohort: 
     volumes = pd.DataFrame({"group": "clinical", "predicted_ml": [3.0, 11.0, 20.0]})
     made = {
         "figure1": L.flow_values(flow_counts(curated, load_criteria()), curated["split"]),
-        "table1": L.baseline_values(frame, groups=["development", "external"]),
+        "table1": pd.concat([L.baseline_values(frame, groups=["development", "external"]),
+                             L.table1_p_values(baseline.table1(frame))], ignore_index=True),
         "tableS1": L.baseline_values(frame, groups=["development", "external", "us"]),
         "tableS3": L.baseline_values(frame, groups=["clinical"]),
         "table2": ev.table2(evaluation).values,

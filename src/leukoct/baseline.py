@@ -189,12 +189,18 @@ def _flatten(t: TableOne, blank_p: Sequence[str] = ()) -> pd.DataFrame:
     return out.set_index(["characteristic", "level"])
 
 
+#: Table 1's categorical rows the paper describes without a test.
+PARTITIONED: tuple[str, ...] = ("slice_class", "ct_vendor", "mri_vendor")
+
+
 def table1(frame: pd.DataFrame) -> pd.DataFrame:
     """Table 1: training/internal vs external test, with the paper's tests.
 
     Age: Student's t-test; sex and previous stroke: chi-square; CT-MRI
     interval, WMH and infarct volumes: rank-sum.  Slice thickness and
-    vendors are described without a test, as in the paper.
+    vendors are described without a test, as in the paper.  The tests'
+    unrounded p values are in ``attrs["p_values"]`` (column -> p), for the
+    claims ledger (:func:`leukoct.ledger.table1_p_values`).
     """
     data = frame[frame["group"].isin(["development", "external"])].copy()
     data["group"] = data["group"].map(GROUP_LABELS)
@@ -218,7 +224,13 @@ def table1(frame: pd.DataFrame) -> pd.DataFrame:
     out = _flatten(t, blank_p=[LABELS[c] for c in ("slice_class", "ct_vendor", "mri_vendor")
                                if c in columns])
     groups = [GROUP_LABELS[g] for g in ("development", "external") if GROUP_LABELS[g] in out]
-    return out[["Missing", *groups, "P-Value", "Test"]]
+    table = out[["Missing", *groups, "P-Value", "Test"]]
+    # tableone keys its tests by the input column (before ``rename``).
+    tested = t.htest_table["P-Value"]
+    table.attrs["p_values"] = {c: float(tested[c]) for c in columns
+                               if c in tested.index and c not in PARTITIONED
+                               and pd.notna(tested[c])}
+    return table
 
 
 def table_s1(frame: pd.DataFrame) -> pd.DataFrame:

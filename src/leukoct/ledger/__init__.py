@@ -25,7 +25,8 @@ Where each artefact's values come from
     :func:`flow_values` of :func:`leukoct.curation.flow_counts` and the
     development split.
 ``table1``, ``tableS1``, ``tableS3``
-    :func:`baseline_values` of :func:`leukoct.baseline.analysis_frame`.
+    :func:`baseline_values` of :func:`leukoct.baseline.analysis_frame`;
+    Table 1's test p values from :func:`table1_p_values`.
 ``table3``, ``tableS4``, ``figureS4``
     :func:`table3_values`, :func:`table_s4_values`, :func:`figure_s4_values`
     of the :mod:`leukoct.clinical` results.
@@ -108,6 +109,7 @@ from leukoct.ledger.values import (
     flow_values,
     read_values,
     subgroup_difference_values,
+    table1_p_values,
     table3_values,
     table_s4_values,
     values_folder,
@@ -160,6 +162,7 @@ __all__ = [
     "read_values",
     "values_folder",
     "subgroup_difference_values",
+    "table1_p_values",
     "table3_values",
     "table_s4_values",
     "vendor_range_values",

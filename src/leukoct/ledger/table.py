@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,9 @@ def _expects_significance(published: str, claim_id: str) -> bool:
         return False
     if "p<" in text or "significant" in text:
         return True
+    printed = re.search(r"p=(0?\.\d+)", text)
+    if printed:
+        return float(printed[1]) < SIGNIFICANCE_LEVEL
     raise ValueError(f"claim {claim_id}: no significance statement in {published!r}")
 
 

@@ -200,6 +200,32 @@ def volume_values(volumes: pd.DataFrame, columns: Sequence[str] = ("predicted_ml
     return _frame(rows)
 
 
+#: Group key of Table 1's p values (the test compares the two cohorts).
+TABLE1_P_GROUP = "development_vs_external"
+# Table 1's variable names as the claims spell them (paper_table1.csv).
+_TABLE1_VARIABLES = {"female": "sex"}
+
+
+def table1_p_values(t1: pd.DataFrame) -> pd.DataFrame:
+    """Table 1's test p values (development vs external) as values rows.
+
+    Parameters
+    ----------
+    t1
+        :func:`leukoct.baseline.table1` (its ``attrs["p_values"]``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Keys ``(variable, "p", "development_vs_external")``, the variable as
+        ``paper_table1.csv`` names it (``sex`` for the share of women).
+    """
+    if "p_values" not in t1.attrs:
+        raise ValueError("t1 has no p values: build it with leukoct.baseline.table1")
+    return _frame([_row(_TABLE1_VARIABLES.get(c, c), "p", TABLE1_P_GROUP, p)
+                   for c, p in t1.attrs["p_values"].items()])
+
+
 def table3_values(result: Table3Result) -> pd.DataFrame:
     """Table 3 (:func:`leukoct.clinical.table3`) as a values table.
 
