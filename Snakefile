@@ -26,7 +26,8 @@ rule all:
 
 
 include: "workflow/rules/data.smk"          # the twin builds the study (00, 01)
-include: "workflow/rules/registration.smk"  # who is registered; FLAIR -> CT (02, 03)
-include: "workflow/rules/segmentation.smk"  # nnU-Net: export, plan, train, predict (04, 05)
-include: "workflow/rules/chapters.smk"      # one notebook rule per study step (00-09)
+include: "workflow/rules/flair.smk"         # FLAIR WMH segmentation: ensemble, masks (03)
+include: "workflow/rules/registration.smk"  # who is registered; FLAIR -> CT (02, 04)
+include: "workflow/rules/segmentation.smk"  # nnU-Net: export, plan, train, predict (05, 06)
+include: "workflow/rules/chapters.smk"      # one notebook rule per study step (00-10)
 include: "workflow/rules/book.smk"          # the rule graph and the Jupyter Book

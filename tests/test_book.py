@@ -121,7 +121,7 @@ def test_landing_page_sets_this_runs_findings_beside_the_papers(tmp_path: Path) 
     # One saved value: the external CCC vs registered LA of Figure 3 (paper 0.925).
     values = pd.DataFrame([{"comparison": "vs_registered", "statistic": "ccc", "group": "All",
                             "estimate": 0.9251, "ci_low": 0.90, "ci_high": 0.95, "n": 38}])
-    ledger.write_values(values, "figure3", profile.outputs.root / "values" / "07_external_and_vendor")
+    ledger.write_values(values, "figure3", profile.outputs.root / "values" / "08_external_and_vendor")
     index = (assemble_book(profile) / "index.md").read_text()
     assert HEADLINE_MARKER not in index and "Built with the `real` profile" in index
     line = next(x for x in index.splitlines() if "external CCC, predicted vs registered" in x)

@@ -118,7 +118,8 @@ def test_misspelled_step_is_an_error_with_the_nearest_name(tmp_path: Path) -> No
 
 
 def test_misspelled_knob_is_an_error_with_the_nearest_name(tmp_path: Path) -> None:
-    bad = _ci_with(tmp_path, "    threshold:", "    treshold:")
+    bad = _ci_with(tmp_path, "    label_interpolation: nearest\n    threshold:",
+                   "    label_interpolation: nearest\n    treshold:")
     with pytest.raises(ProfileError) as info:
         load_profile(bad, root=ROOT)
     message = str(info.value)
@@ -156,8 +157,10 @@ def test_every_notebook_takes_the_profile_and_nothing_else() -> None:
 @pytest.mark.parametrize("old, new, expected", [
     ("    threshold: 0.0", "    threshold: -1.0",
      "steps.registration.threshold: -1.0: Input should be greater than or equal to 0"),
-    ("    epochs: 2", "    epochs: many", "steps.training.epochs: 'many': Input should be a valid integer"),
-    ("    epochs: 2", "    epochs: 2.5", "steps.training.epochs: 2.5: Input should be a valid integer"),
+    ("    normalization: zscore\n    epochs: 2", "    normalization: zscore\n    epochs: many",
+     "steps.training.epochs: 'many': Input should be a valid integer"),
+    ("    normalization: zscore\n    epochs: 2", "    normalization: zscore\n    epochs: 2.5",
+     "steps.training.epochs: 2.5: Input should be a valid integer"),
     ("    mirroring: false", "    mirroring: maybe",
      "steps.inference.mirroring: 'maybe': Input should be a valid boolean"),
     ("    type_of_transform: SyNR", "    type_of_transform: SyN",
@@ -168,7 +171,7 @@ def test_every_notebook_takes_the_profile_and_nothing_else() -> None:
      "steps.registration.missing_flair: 'skip': Input should be 'error' or 'exclude'"),
     ("    mrs_merge_top: 5", "    mrs_merge_top: 7",
      "steps.clinical.mrs_merge_top: 7: Input should be less than or equal to 6"),
-    ("    confidence: 0.95", "    confidence: 95",
+    ("  internal_validation:\n    confidence: 0.95", "  internal_validation:\n    confidence: 95",
      "steps.internal_validation.confidence: 95: Input should be less than 1"),
     ("    batch_size: 4", "    batch_size: true", "steps.training.batch_size: True: Input should be"),
 ])

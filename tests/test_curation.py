@@ -205,6 +205,13 @@ def test_missing_flair_is_excluded_just_before_registration() -> None:
     assert MISSING_FLAIR not in set(plain["step"])
 
 
+def test_without_wmh_masks_only_the_flair_is_needed() -> None:
+    """With leukoct's own FLAIR segmentation (wmh_source: leukoct) a subject
+    lacking only its WMH mask is registered; one lacking its FLAIR is not."""
+    pending = apply_criteria(_paired_table(), load_criteria(), registration_inputs=("flair_path",))
+    assert list(pending["exclusion"]) == ["", MISSING_FLAIR, "motion_artifact", "contrast_ct", ""]
+
+
 def test_missing_flair_policy_error_names_manifest_subjects_and_knob() -> None:
     criteria = load_criteria()
     pending = apply_criteria(_paired_table(), criteria)

@@ -305,8 +305,8 @@ def test_write_and_read_values(tmp_path: Path) -> None:
                    _v("x", "subjects", "n", "All", 12, n=12)]).drop(columns="artefact")
     path = L.write_values(one, "figureS3", tmp_path / "figures")
     assert path == tmp_path / "figures" / "figureS3.values.csv"
-    part = L.write_values(one.iloc[[1]], "text", tmp_path / "figures", part="08_us_population")
-    assert part.name == "text.08_us_population.values.csv"
+    part = L.write_values(one.iloc[[1]], "text", tmp_path / "figures", part="09_us_population")
+    assert part.name == "text.09_us_population.values.csv"
     back = L.read_values(tmp_path / "figures")
     assert list(back.columns) == ["artefact", *VALUE_COLUMNS]
     assert back["artefact"].tolist() == ["figureS3", "figureS3", "text"]
@@ -329,16 +329,16 @@ def test_each_chapter_writes_its_own_emptied_folder(tmp_path: Path) -> None:
         root=tmp_path / "run", figures=tmp_path / "figures", book=tmp_path / "book")})
     one = _values([_v("x", "mrs_ordinal", "or_adjusted", "Q5", 1.6, 1.1, 2.4, 800)]
                   ).drop(columns="artefact")
-    first = L.values_folder(profile, "09_clinical")
-    assert first == tmp_path / "run" / "values" / "09_clinical"
+    first = L.values_folder(profile, "10_clinical")
+    assert first == tmp_path / "run" / "values" / "10_clinical"
     L.write_values(one, "table3", first)
-    L.write_values(one, "tableS2", L.values_folder(profile, "06_internal_validation"))
+    L.write_values(one, "tableS2", L.values_folder(profile, "07_internal_validation"))
     assert sorted(L.read_values(tmp_path / "run" / "values")["artefact"]) == ["table3", "tableS2"]
     # Re-run where Table 3 cannot be fitted: its old values do not linger.
-    L.values_folder(profile, "09_clinical")
+    L.values_folder(profile, "10_clinical")
     assert L.read_values(tmp_path / "run" / "values")["artefact"].tolist() == ["tableS2"]
     with pytest.raises(ValueError, match="plain name"):
-        L.values_folder(profile, "../09_clinical")
+        L.values_folder(profile, "../10_clinical")
 
 
 # --------------------------------------------------------------------------
@@ -568,7 +568,7 @@ def test_every_reproducible_claim_key_is_produced(claims: pd.DataFrame, cohort: 
         L.write_values(values, artefact, tmp_path)
     L.write_values(L.baseline_values(frame, groups=["external", "us"]), "text", tmp_path,
                    part="02_cohort_curation")
-    L.write_values(L.volume_values(volumes), "text", tmp_path, part="09_clinical")
+    L.write_values(L.volume_values(volumes), "text", tmp_path, part="10_clinical")
     ledger = L.ledger_table(claims, L.read_values(tmp_path)).set_index("claim_id")
     compared = ledger.loc[~ledger.index.isin(NOT_REPRODUCIBLE | NOT_RESULTS)]
     missing = compared.loc[~compared["status"].isin([L.MATCHES, L.INSIDE_CI, L.DIFFERS]),

@@ -23,6 +23,20 @@ def test_real_data_skip_the_twin_chapter_and_twin_runs_keep_it() -> None:
     assert [s.stem for s in study_steps(load_profile("ci", root=ROOT))] == [s.stem for s in STEPS]
 
 
+def test_the_flair_step_runs_on_the_twin_and_where_registration_needs_it(tmp_path) -> None:
+    import yaml
+
+    real = load_profile("real", root=ROOT)
+    assert "03_flair_segmentation" not in [s.stem for s in study_steps(real)]
+    raw = yaml.safe_load((ROOT / "profiles" / "real.yaml").read_text())
+    for knobs in ({"wmh_source": "leukoct"}, {"enabled": True}):
+        raw["steps"] = {"flair_segmentation": knobs}
+        path = tmp_path / "real.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        stems = [s.stem for s in study_steps(load_profile(path, root=ROOT))]
+        assert "03_flair_segmentation" in stems, knobs
+
+
 def _notebook_parameters(stem: str) -> set[str]:
     notebook = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))

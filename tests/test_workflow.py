@@ -36,8 +36,9 @@ SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 NNUNET_RULES = {"nnunet_export", "nnunet_plan", "nnunet_train", "training", "nnunet_predict",
                 "volumes", "inference"}
 EVALUATION_RULES = {"overlaps", "internal_validation", "external", "us_population", "clinical"}
+FLAIR_RULES = {"wmh_split", "wmh_train", "wmh_predict", "flair_segmentation"}
 RULES = {"twin_data", "data", "twin", "cascade", "registration_qc", "curation", "registration",
-         "rulegraph", "book", "all"} | NNUNET_RULES | EVALUATION_RULES
+         "rulegraph", "book", "all"} | NNUNET_RULES | EVALUATION_RULES | FLAIR_RULES
 
 
 def ci_profile_in(folder: Path) -> Path:
@@ -109,6 +110,40 @@ def test_the_top_level_snakefile_reads_as_a_table_of_contents() -> None:
     assert all((ROOT / path).is_file() for path in includes)
     assert sorted(includes) == sorted(
         p.relative_to(ROOT).as_posix() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+
+
+@pytest.mark.slow
+def test_leukoct_wmh_masks_feed_registration(ci_run: tuple[Path, Path]) -> None:
+    """wmh_source: leukoct -- the FLAIR step's masks, not the manifest's, are
+    registered onto CT."""
+    tmp_path, profile = ci_run
+    resolved = load_profile(profile, root=ROOT)
+    raw = yaml.safe_load(profile.read_text())
+    raw["steps"].setdefault("flair_segmentation", {})["wmh_source"] = "leukoct"
+    variant = tmp_path / "ci_leukoct.yaml"
+    variant.write_text(yaml.safe_dump(raw))
+    qc = pd.read_csv(pseudolabels.qc_path(resolved))
+    # Every registration job waits for its cohort's FLAIR predictions.
+    output = snakemake(tmp_path, variant, "--dry-run", "--forceall")
+    jobs = re.findall(r"rule register:\n\s+input: ([^\n]+)", output)
+    assert len(jobs) == len(qc) and all("flair_segmentation" in j and "predictions.csv" in j
+                                        for j in jobs), jobs[:2]
+    # One subject registered with the ensemble's mask, into a folder of the test's own.
+    leukoct_profile = load_profile(variant, root=ROOT)
+    row = pd.read_csv(resolved.manifest).set_index("subject_id").loc[qc["subject_id"].iloc[0]]
+    mask = pseudolabels.wmh_mask_of(leukoct_profile, row.name, row)
+    assert mask is not None and Path(mask).is_file()
+    assert Path(mask).parent == Run(resolved).wmh_cohort_dir(row["cohort"])
+    from leukoct.images import load_volume, mask_volume_ml
+    from leukoct.registration import register_pair
+
+    base = resolved.manifest.parent
+    result = register_pair(base / row["ct_path"], base / row["flair_path"], mask,
+                           settings=pseudolabels.registration_settings(leukoct_profile),
+                           out_dir=tmp_path / "leukoct_registration", subject_id=row.name)
+    ensemble = load_volume(mask, dtype=np.uint8)
+    assert result.qc["wmh_flair_ml"] == pytest.approx(mask_volume_ml(ensemble.data,
+                                                                     ensemble.spacing))
 
 
 #: A folder name that carries a patient's name and birth date.
@@ -184,7 +219,7 @@ def test_full_run_writes_every_step(ci_run: tuple[Path, Path]) -> None:
     # model; Tables S4 and 3 are reported as not estimable, not faked.
     assert "reproduces <strong>13 of 15</strong> artefacts" in page
     assert (resolved.outputs.figures / "figureS4.png").is_file()
-    chapter = (resolved.outputs.root / "notebooks" / "09_clinical.ipynb").read_text()
+    chapter = (resolved.outputs.root / "notebooks" / "10_clinical.ipynb").read_text()
     assert "Table 3 not estimable on these" in chapter
 
 
@@ -253,7 +288,7 @@ def test_the_built_book_holds_every_artefact_and_works_offline(ci_run: tuple[Pat
                                                     for s in artefacts.images}, artefact.id
     # Each produced artefact links to the chapter that made it.
     linked = {Path(urlparse(link).path).stem for link in artefacts.links}
-    assert {"02_cohort_curation", "07_external_and_vendor", "09_clinical"} <= linked
+    assert {"02_cohort_curation", "08_external_and_vendor", "10_clinical"} <= linked
     produced_tables = [a for a in artefact_registry() if a.kind == "table"
                        and (resolved.outputs.figures / f"{a.id}.html").is_file()]
     assert artefacts.tables >= len(produced_tables)

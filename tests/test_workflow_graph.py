@@ -111,7 +111,7 @@ def test_transitive_reduction_keeps_only_the_order_of_the_work() -> None:
 def test_notebook_rules_are_the_study_steps() -> None:
     rules = notebook_rules()
     assert rules["data"] == "00_data"
-    assert rules["clinical"] == "09_clinical"
+    assert rules["clinical"] == "10_clinical"
     assert len(rules) == len(STEPS)
 
 

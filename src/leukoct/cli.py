@@ -166,7 +166,7 @@ def curate(
         registration_candidates,
     )
     from leukoct.manifest import load_manifest
-    from leukoct.pseudolabels import cascade_path, missing_flair_policy
+    from leukoct.pseudolabels import cascade_path, missing_flair_policy, registration_inputs
 
     prof = load_profile(profile)
     rules = load_criteria(prof.steps.get("curation", {}).get("criteria"))
@@ -175,7 +175,7 @@ def curate(
     # cannot be used stops the workflow at its first rule (cached by checksum).
     table = load_manifest(prof.manifest, images=True,
                           image_cache=prof.outputs.root / "cache" / "image_checks.json")
-    cascade = apply_criteria(table, rules)
+    cascade = apply_criteria(table, rules, registration_inputs=registration_inputs(prof))
     try:
         cascade["register"] = registration_candidates(cascade, rules, missing_flair=policy,
                                                       manifest=prof.manifest)
@@ -203,6 +203,48 @@ def register(
     qc = run_subject(load_profile(profile), subject)
     typer.echo(f"{subject}: brain Dice {qc['brain_dice']:.3f}, pseudo-label "
                f"{qc['pseudolabel_ml']:.2f} mL, {qc['runtime_s']:.1f} s")
+
+
+@app.command("wmh-split")
+def wmh_split(
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Split the subjects with a reference FLAIR mask train / validation / test (6:2:2)."""
+    from leukoct.config import load_profile
+    from leukoct.wmh.step import write_split
+
+    out = write_split(load_profile(profile))
+    typer.echo(f"FLAIR WMH split written: {out}")
+
+
+@app.command("wmh-train")
+def wmh_train(
+    model: Annotated[str, typer.Option(help="Model: member0 ... member<k-1>, or single_unet / "
+                                            "single_se_unet (the architecture comparison).")],
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Train one model of the FLAIR WMH deep ensemble (seed 002)."""
+    from leukoct.config import load_profile
+    from leukoct.wmh.step import train_model
+
+    record = train_model(load_profile(profile), model)
+    typer.echo(f"{model} ({record['architecture']}): {record['subjects']} subjects, "
+               f"{record['slices']} slices, {record['seconds']:.0f} s, validation Dice "
+               f"{record['final_val_dice'] if record['final_val_dice'] is not None else float('nan'):.3f}")
+
+
+@app.command("wmh-predict")
+def wmh_predict(
+    cohort: Annotated[str, typer.Option(help="Cohort: train, internal or external.")],
+    profile: Annotated[str, typer.Option(help="Profile name or YAML path.")] = "demo",
+) -> None:
+    """Segment every FLAIR of one cohort with the ensemble: masks, probabilities, uncertainty."""
+    from leukoct.config import load_profile
+    from leukoct.wmh.step import predict_cohort
+
+    table = predict_cohort(load_profile(profile), cohort)
+    typer.echo(f"{cohort}: {len(table)} FLAIRs segmented, median WMH "
+               f"{table['wmh_ml'].median() if len(table) else float('nan'):.1f} mL")
 
 
 @app.command("registration-qc")

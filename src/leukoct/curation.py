@@ -241,7 +241,8 @@ def criteria_table(criteria: Criteria) -> pd.DataFrame:
 
 
 def apply_criteria(table: pd.DataFrame, criteria: Criteria,
-                   decided: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:
+                   decided: Mapping[str, Iterable[str]] | None = None, *,
+                   registration_inputs: tuple[str, ...] = REGISTRATION_INPUTS) -> pd.DataFrame:
     """Exclude subjects in each group's order; keep every subject with its reason.
 
     Parameters
@@ -254,6 +255,11 @@ def apply_criteria(table: pd.DataFrame, criteria: Criteria,
         For rules decided by a study step (``registration_error``), the
         subject ids that step flagged.  A rule missing here leaves the
         subjects it would judge *pending*; the later rules still apply.
+    registration_inputs
+        The manifest columns registration needs besides the CT: FLAIR and
+        WMH mask (the default), or the FLAIR alone where leukoct segments the
+        WMH itself (``steps.flair_segmentation.wmh_source: leukoct``,
+        :func:`leukoct.pseudolabels.registration_inputs`).
 
     Returns
     -------
@@ -295,7 +301,7 @@ def apply_criteria(table: pd.DataFrame, criteria: Criteria,
         for cid in group.order:
             rule = criteria.criteria[cid]
             if rule.decided_by == "registration":
-                unpaired = _lacks_registration_inputs(sub) & open_
+                unpaired = _lacks_registration_inputs(sub, registration_inputs) & open_
                 out.loc[rows[unpaired], ["status", "exclusion", "reason"]] = \
                     [EXCLUDED, MISSING_FLAIR, MISSING_FLAIR_REASON]
                 open_ &= ~unpaired
@@ -324,11 +330,12 @@ def _append(column: pd.Series, value: str) -> pd.Series:
     return column.where(column == "", column + ";") + value
 
 
-def _lacks_registration_inputs(table: pd.DataFrame) -> np.ndarray:
+def _lacks_registration_inputs(table: pd.DataFrame,
+                               columns: tuple[str, ...] = REGISTRATION_INPUTS) -> np.ndarray:
     """Rows whose FLAIR or WMH mask path is empty (False where the table has
     no such column: nothing to check)."""
     lacking = np.zeros(len(table), dtype=bool)
-    for column in REGISTRATION_INPUTS:
+    for column in columns:
         if column in table.columns:
             lacking |= table[column].isna().to_numpy()
     return lacking

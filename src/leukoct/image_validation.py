@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from leukoct.manifest import HEADER_ROW, Problem
-from leukoct.schema import CHECKSUM_OF
+from leukoct.schema import CHECKSUM_OF, IMAGE_COLUMNS
 
 __all__ = ["AIR_HU", "GRID_TOLERANCE_MM", "image_problems"]
 
@@ -44,7 +44,8 @@ SPACING_RANGE_MM = (0.1, 12.0)
 BINARY_VALUES = ({0.0, 1.0}, {0.0, 255.0})
 
 #: Each image column, the image whose grid its mask must share, and what it holds.
-MASK_OF = {"wmh_mask_path": "flair_path", "manual_mask_path": "ct_path"}
+MASK_OF = {"wmh_mask_path": "flair_path", "wmh_reference_path": "flair_path",
+           "manual_mask_path": "ct_path"}
 #: CT and FLAIR of one subject show the same head: its left-right and
 #: front-back extents (2nd-98th percentile of head voxels, world axes) agree
 #: within this ratio.  Adult heads differ by ~5 % (SD) in breadth, a CT tilt of
@@ -72,7 +73,8 @@ def image_checks() -> list[tuple[str, str]]:
         ("voxel size", f"{lo}-{hi} mm on every axis"),
         ("CT in Hounsfield units", f"the minimum is at or below {AIR_HU:g} HU (air); a header "
                                    "scl_slope / scl_inter is applied first"),
-        ("binary masks", "WMH and manual masks hold 0/1 or 0/255 only (an all-empty mask is valid)"),
+        ("binary masks", "WMH, reference and manual masks hold 0/1 or 0/255 only "
+                         "(an all-empty mask is valid)"),
         ("mask on its image's grid", f"same shape as its FLAIR (WMH) or CT (manual), corners "
                                      f"within {GRID_TOLERANCE_MM} mm"),
         ("same head", f"CT and FLAIR head extents (left-right, front-back) within "
@@ -239,7 +241,7 @@ def image_problems(table: pd.DataFrame, cache: str | os.PathLike[str] | None = N
         number, subject = HEADER_ROW + 1 + offset, record["subject_id"]
         grids: dict[str, tuple[list[int], list[list[float]]] | None] = {}
         heads: dict[str, list[float] | None] = {}
-        for column in ("ct_path", "flair_path", "wmh_mask_path", "manual_mask_path"):
+        for column in IMAGE_COLUMNS:
             value = record.get(column)
             if value is None or (isinstance(value, float) and pd.isna(value)):
                 continue

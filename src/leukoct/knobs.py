@@ -24,7 +24,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from leukoct.settings import InferenceSettings, RegistrationSettings, TrainingSettings
+from leukoct.settings import (
+    InferenceSettings,
+    RegistrationSettings,
+    TrainingSettings,
+    WMHSegmentationSettings,
+)
 
 #: Parameters every notebook has; the workflow sets them from the profile's
 #: top level (seed, threads, data, outputs).  Only ``threads`` may also be a
@@ -65,6 +70,11 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
                                   "with the CT.")),
         registration_qc=(str | None, Field(None, description="Registration QC table; null: this "
                                            "profile's registration/qc.csv."))),
+    "flair_segmentation": {
+        **_borrowed(WMHSegmentationSettings, *(n for n in WMHSegmentationSettings.model_fields
+                                               if n != "seed")),
+        **dict(confidence=(float, Confidence), ccc_interval=(CCCIntervalType, CCCIntervalKnob)),
+    },
     "registration": {
         **_borrowed(RegistrationSettings, "type_of_transform", "resolution_mm",
                     "label_interpolation", "threshold", "threads"),

@@ -90,11 +90,12 @@ def manifest_views(criteria_columns: Iterable[str] = ()) -> dict[str, View]:
     dict of str to View
         ``scans`` (identity, image paths and checksums, acquisition: the
         data chapter, nnU-Net export and prediction, volumes, overlaps),
+        ``flair`` (FLAIRs and their masks: the FLAIR segmentation step),
         ``exclusions`` (the cascade), ``curation`` (the curation chapter:
         the cascade's columns, the images it measures and the Table 1
         variables of the non-clinical cohorts), ``evaluation`` (Fazekas
-        grade and infarct volume of the non-clinical cohorts: chapters 6-8)
-        and ``clinical`` (every column of the clinical cohort: chapter 9).
+        grade and infarct volume of the non-clinical cohorts: chapters 7-9)
+        and ``clinical`` (every column of the clinical cohort: chapter 10).
     """
     identity = columns_of_group("identity")
     images = columns_of_group("images")  # each path with its checksum
@@ -109,13 +110,16 @@ def manifest_views(criteria_columns: Iterable[str] = ()) -> dict[str, View]:
     views = [
         View("scans", "00 data, nnU-Net export and prediction, volumes, overlaps",
              (Part(scans),)),
+        View("flair", "03 FLAIR segmentation (the FLAIRs, their reference and WMH masks)",
+             (Part(("subject_id", "cohort", "flair_path", "flair_sha256", "wmh_mask_path",
+                    "wmh_mask_sha256", "wmh_reference_path", "wmh_reference_sha256")),)),
         View("exclusions", "the exclusion cascade (registration candidates)",
              (Part(exclusions),)),
         View("curation", "02 cohort curation (Figure 1, Tables 1 and S1)",
              (Part((*scans, *registry)), Part(("subject_id", *table1), _OTHER_COHORTS))),
-        View("evaluation", "06 internal, 07 external and vendor, 08 US population",
+        View("evaluation", "03 FLAIR segmentation, 07 internal, 08 external and vendor, 09 US population",
              (Part(("subject_id", "cohort", "fazekas", "infarct_volume_ml"), _OTHER_COHORTS),)),
-        View("clinical", "09 clinical validation (Table S3, Figure S4, Tables S4 and 3)",
+        View("clinical", "10 clinical validation (Table S3, Figure S4, Tables S4 and 3)",
              (Part(COLUMNS, CLINICAL_COHORTS),)),
     ]
     return {view.name: view for view in views}

@@ -1,4 +1,4 @@
-"""Steps 04 and 05 on a profile: where the model and its predictions live.
+"""Steps 05 and 06 on a profile: where the model and its predictions live.
 
 The glue between a profile and :mod:`leukoct.segmentation`: each function
 takes the profile, finds the step's folders and settings and calls the

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from leukoct.config import Profile
+from leukoct.curation import REGISTRATION_INPUTS
 from leukoct.manifest import load_manifest
 from leukoct.messages import LeukoctError
 from leukoct.registration import (
@@ -36,6 +37,25 @@ def registration_settings(profile: Profile) -> RegistrationSettings:
     knobs = {k: v for k, v in profile.steps.get("registration", {}).items()
              if k not in _STEP_ONLY}
     return RegistrationSettings(**{"seed": profile.seed, **knobs})
+
+
+def wmh_source(profile: Profile) -> str:
+    """Whose FLAIR WMH masks registration carries onto CT: ``"manifest"``
+    (``wmh_mask_path``, the paper's software) or ``"leukoct"`` (the FLAIR
+    segmentation step's ensemble, :mod:`leukoct.wmh`)."""
+    return str(profile.steps.get("flair_segmentation", {}).get("wmh_source", "manifest"))
+
+
+def registration_inputs(profile: Profile) -> tuple[str, ...]:
+    """The manifest columns a subject needs to be registered, besides its CT."""
+    return ("flair_path",) if wmh_source(profile) == "leukoct" else REGISTRATION_INPUTS
+
+
+def wmh_mask_of(profile: Profile, subject_id: str, row: pd.Series) -> str | None:
+    """The WMH mask registration carries for one subject (see :func:`wmh_source`)."""
+    if wmh_source(profile) == "leukoct":
+        return str(Run(profile).wmh_mask(str(row["cohort"]), subject_id))
+    return row["wmh_mask_path"] if isinstance(row["wmh_mask_path"], str) else None
 
 
 def missing_flair_policy(profile: Profile) -> str:
@@ -103,7 +123,9 @@ def run_subject(profile: Profile, subject_id: str) -> dict:
         raise RegistrationInputError(f"{profile.manifest}: no subject {subject_id!r}; fix: "
                                      "give a subject_id of the manifest")
     row = table.loc[subject_id]
-    missing = [c for c in ("ct_path", "flair_path", "wmh_mask_path") if not isinstance(row[c], str)]
+    mask = wmh_mask_of(profile, subject_id, row)
+    missing = [c for c in ("ct_path", "flair_path") if not isinstance(row[c], str)]
+    missing += [] if mask is not None else ["wmh_mask_path"]
     if missing:
         raise RegistrationInputError(
             f"{profile.manifest}: subject {subject_id} has no {', '.join(missing)}; "
@@ -113,7 +135,7 @@ def run_subject(profile: Profile, subject_id: str) -> dict:
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        result = register_pair(row["ct_path"], row["flair_path"], row["wmh_mask_path"],
+        result = register_pair(row["ct_path"], row["flair_path"], mask,
                                settings=registration_settings(profile), out_dir=staging,
                                subject_id=subject_id)
         qc = {**result.qc, "cohort": row["cohort"]}

@@ -149,6 +149,31 @@ class Run:
         """The batch registration QC table with the registration-error flags."""
         return self.step_dir("registration") / "qc.csv"
 
+    @property
+    def wmh_split(self) -> Path:
+        """Reference FLAIR subjects and their train / validation / test split."""
+        return self.step_dir("flair_segmentation") / "split.csv"
+
+    def wmh_model(self, name: str) -> Path:
+        """One FLAIR WMH model's weights (history ``.csv`` and record ``.json`` beside)."""
+        return self.step_dir("flair_segmentation") / "models" / f"{name}.pt"
+
+    def wmh_cohort_dir(self, cohort: str) -> Path:
+        """One cohort's FLAIR WMH masks and probabilities (leukoct's ensemble)."""
+        return self.step_dir("flair_segmentation") / cohort
+
+    def wmh_predictions(self, cohort: str) -> Path:
+        """One cohort's FLAIR WMH table: volumes, uncertainty, overlaps."""
+        return self.wmh_cohort_dir(cohort) / "predictions.csv"
+
+    def wmh_lesions(self, cohort: str) -> Path:
+        """One cohort's lesion-wise counts (seed 004), per subject, reference and size."""
+        return self.wmh_cohort_dir(cohort) / "lesions.csv"
+
+    def wmh_mask(self, cohort: str, subject_id: str) -> Path:
+        """One subject's FLAIR WMH mask from leukoct's ensemble."""
+        return self.wmh_cohort_dir(cohort) / f"{subject_id}_wmh.nii.gz"
+
     def predictions_dir(self, group: str) -> Path:
         """One curation group's predicted masks."""
         return self.step_dir("inference") / group

@@ -197,6 +197,15 @@ class SubjectRecord(BaseModel):
     wmh_mask_sha256: str | None = Field(default=None, **_meta(
         "SHA-256 of the WMH mask file.", "run `leukoct manifest checksum PATH` to fill it",
         group="images"))
+    wmh_reference_path: str | None = Field(default=None, **_meta(
+        "Optional reference WMH mask on the FLAIR grid (manual or verified; 0 background, "
+        ">0 lesion): the subjects that have one train and test leukoct's own FLAIR WMH "
+        "segmentation (steps.flair_segmentation). A subset of the development cohort is enough.",
+        "give the path of the reference FLAIR mask NIfTI, or leave empty",
+        group="images", example="images/TW-TRN-0001_wmh_reference.nii.gz"))
+    wmh_reference_sha256: str | None = Field(default=None, **_meta(
+        "SHA-256 of the reference FLAIR mask file.",
+        "run `leukoct manifest checksum PATH` to fill it", group="images"))
     manual_mask_path: str | None = Field(default=None, **_meta(
         "Optional expert manual LA mask on the CT grid (40 external subjects in the paper).",
         "give the path of the manual CT mask, or leave empty",
@@ -327,7 +336,8 @@ class SubjectRecord(BaseModel):
 
 
 #: Image path columns and the checksum column that goes with each.
-IMAGE_COLUMNS: tuple[str, ...] = ("ct_path", "flair_path", "wmh_mask_path", "manual_mask_path")
+IMAGE_COLUMNS: tuple[str, ...] = ("ct_path", "flair_path", "wmh_mask_path", "wmh_reference_path",
+                                  "manual_mask_path")
 CHECKSUM_OF: dict[str, str] = {c: c.replace("_path", "_sha256") for c in IMAGE_COLUMNS}
 
 #: Manifest columns in the order leukoct writes them.

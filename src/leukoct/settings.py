@@ -151,3 +151,66 @@ class InferenceSettings(BaseModel):
     threads: int = Field(2, ge=1)
     cpu_precision: Literal["fp32", "bf16", "auto"] = Field(
         "fp32", description="Arithmetic of prediction on a CPU (see the training knob).")
+
+
+class WMHSegmentationSettings(BaseModel):
+    """leukoct's own FLAIR WMH segmentation (the profile's ``steps.flair_segmentation``).
+
+    The defaults are Kim, Ryu et al. (AJNR 2024, seed 002, Materials and
+    Methods): 256 x 256 slices, a 3-step 2-D UNet or SE-UNet with three 3 x 3
+    convolutions per level and a 32-channel head, Dice loss, Adam at 1e-3
+    with a 1e-3/300 decay, 50 epochs, batch 8, no augmentation, threshold
+    0.5, a deep ensemble of 5 members on 90 % subsets, and a 6:2:2
+    train/validation/internal-test split.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool | None = Field(
+        None, description="Run the step: null (auto) runs it on the twin and wherever "
+        "wmh_source is leukoct; true also on real data with reference masks (evaluation only).")
+    wmh_source: Literal["manifest", "leukoct"] = Field(
+        "manifest", description="WMH masks that registration carries onto CT: the manifest's "
+        "(wmh_mask_path: the paper's 'previously validated software') or leukoct's ensemble "
+        "(the study then runs from CT and FLAIR alone).")
+    architecture: Literal["se_unet", "unet"] = Field(
+        "se_unet", description="Ensemble members' network (seed 002: SE-UNet outperformed UNet).")
+    compare_architectures: bool = Field(
+        True, description="Also train one model of the other architecture on member 0's "
+        "subjects and seed: the seed's UNet vs SE-UNet comparison.")
+    members: int = Field(5, ge=1, le=20, description="Deep-ensemble members (seed 002: 5).")
+    member_fraction: float = Field(
+        0.9, gt=0, le=1, description="Share of the training set each member trains on (seed: 90 %).")
+    slice_size: int = Field(256, ge=32, description="Slices resized to this square (seed: 256).")
+    base_features: int = Field(32, ge=4, description="Features of the first level (seed: 32).")
+    epochs: int = Field(50, ge=1, description="Training epochs (seed: 50).")
+    iterations_per_epoch: int | None = Field(
+        None, ge=1, description="Batches per epoch; None: every training slice once (the seed's).")
+    batch_size: int = Field(8, ge=1, description="Slices per batch (seed: 8).")
+    validation_every: int = Field(
+        1, ge=1, description="Score the validation slices after every n-th epoch (and the last).")
+    keep_best: bool = Field(
+        True, description="Keep the weights of the best-scoring validation epoch (Keras' "
+        "ModelCheckpoint save_best_only), not the last epoch's: the validation set's use.")
+    initial_probability: float | None = Field(
+        None, gt=0, lt=1, description="Start the output layer's bias at this WMH probability "
+        "(the focal-loss prior, Lin et al. 2017); null: PyTorch's default initialisation (~0.5), "
+        "the seed's.  On a short schedule it saves the first few hundred iterations.")
+    learning_rate: float = Field(1e-3, gt=0, description="Adam's learning rate (seed: 1e-3).")
+    lr_decay: float = Field(1e-3 / 300, ge=0, description="Keras-style time decay: "
+                            "lr / (1 + decay x iteration) (seed: 1e-3/300).")
+    brain_slices_only: bool = Field(
+        False, description="Train only on slices with brain in the mask (a CPU shortcut: "
+        "slices of air teach nothing but cost as much).")
+    train_share: float = Field(0.6, gt=0, lt=1, description="Development subjects with a "
+                               "reference mask that train the model (seed: 60 %).")
+    validation_share: float = Field(0.2, ge=0, lt=1, description="... that validate (seed: 20 %); "
+                                    "the rest is the internal test set.")
+    threshold: float = Field(0.5, gt=0, lt=1, description="Mean probability >= this is WMH (seed: 0.5).")
+    divergence_cut: float = Field(
+        0.5, gt=0, description="Uncertainty index: share of predicted voxels whose KL divergence "
+        "from the prior 0.5 is below this (seed: 0.5).")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where the networks run: auto (a GPU where torch sees one, else the CPU).")
+    threads: int = Field(1, ge=1, description="torch threads per job (members train in parallel).")
+    seed: int = Field(0, ge=0, description="Seed of the split and of each member's initialisation.")

@@ -71,29 +71,46 @@ STEPS: tuple[Step, ...] = (
     Step("02_cohort_curation", "curation", "Cohort curation: exclusions, Figure 1, Tables 1/S1/S3",
          reads=("view:curation", "qc", "criteria"), writes=("curated",),
          artefacts=("figure1", "table1", "tableS1"), values=True),
-    Step("03_registration", "registration", "FLAIR-to-CT registration: pseudo-labels and QC",
+    Step("03_flair_segmentation", "flair_segmentation",
+         "FLAIR WMH segmentation: the deep ensemble, its uncertainty, lesion-wise scores",
+         reads=("wmh_split", "wmh_models", "wmh_tables", "view:evaluation")),
+    Step("04_registration", "registration", "FLAIR-to-CT registration: pseudo-labels and QC",
          # The chapter shows the registration benchmark's table when it exists.
          reads=("view:scans", "qc", "curated", "sweep")),
-    Step("04_nnunet_training", "training", "nnU-Net on CT: export, planning, training",
+    Step("05_nnunet_training", "training", "nnU-Net on CT: export, planning, training",
          reads=("checkpoint", "validation", "cases")),
-    Step("05_inference", "inference", "Inference on every cohort: predicted LA volumes",
+    Step("06_inference", "inference", "Inference on every cohort: predicted LA volumes",
          reads=("volumes",)),
-    Step("06_internal_validation", "internal_validation", "Internal validation: Table S2",
+    Step("07_internal_validation", "internal_validation", "Internal validation: Table S2",
          reads=_EVALUATION, artefacts=("tableS2",), values=True),
-    Step("07_external_and_vendor", "external",
+    Step("08_external_and_vendor", "external",
          "External test, CT vendors and infarct size: Table 2, Figures 2, 3, S1-S3",
          reads=_EVALUATION,
          artefacts=("table2", "figure2", "figure3", "figureS1", "figureS2", "figureS3"),
          values=True),
-    Step("08_us_population", "us_population",
+    Step("09_us_population", "us_population",
          "Fazekas grade in the external and US cohorts: Figure 4",
          reads=_EVALUATION, artefacts=("figure4",), values=True),
-    Step("09_clinical", "clinical",
+    Step("10_clinical", "clinical",
          "Clinical validation: age, risk factors, 3-month mRS (Tables 3, S4, Figure S4)",
          reads=("volumes", "curated", "view:clinical"), artefacts=("tableS3",), values=True),
 )
 
 
+def flair_segmentation_runs(profile: Profile) -> bool:
+    """Whether the FLAIR segmentation step runs (``steps.flair_segmentation.enabled``).
+
+    Auto (``null``): on the twin, whose development cohort has reference masks,
+    and wherever registration needs its masks (``wmh_source: leukoct``).
+    """
+    knobs = profile.steps.get("flair_segmentation", {})
+    if knobs.get("wmh_source", "manifest") == "leukoct":
+        return True
+    enabled = knobs.get("enabled")
+    return profile.data.source == "twin" if enabled is None else bool(enabled)
+
+
 def study_steps(profile: Profile) -> list[Step]:
     """The steps a run of ``profile`` executes, in study order."""
-    return [s for s in STEPS if not (s.twin_only and profile.data.source != "twin")]
+    return [s for s in STEPS if not (s.twin_only and profile.data.source != "twin")
+            and not (s.name == "flair_segmentation" and not flair_segmentation_runs(profile))]

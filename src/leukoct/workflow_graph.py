@@ -271,7 +271,7 @@ def notebook_rules(steps: Iterable[Step] = STEPS) -> dict[str, str]:
 
 def _label(rule: str, step_rules: Mapping[str, str]) -> str:
     if rule in step_rules:
-        # The notebook number ("07" of "07_external_and_vendor") ties the box
+        # The notebook number ("07" of "08_external_and_vendor") ties the box
         # to the book's chapter.
         return f"{step_rules[rule].split('_', 1)[0]} · {rule}"
     return rule

@@ -14,6 +14,7 @@ from leukoct.cluster import job_resources
 from leukoct.config import load_profile, notebook_parameters
 from leukoct.run import Run
 from leukoct.steps import study_steps
+from leukoct.wmh import step as wmh
 
 # workflow.basedir is the folder of the top-level Snakefile: the project root.
 PROFILE = load_profile(config.get("profile", "demo"), root=Path(workflow.basedir))
@@ -108,13 +109,21 @@ NNUNET = predictions.folders(PROFILE)
 TRAINING = predictions.training_settings(PROFILE)
 FOLD = NNUNET.fold_dir(TRAINING)
 
+# The FLAIR WMH segmentation's models and the cohorts it segments.
+WMH_SETTINGS = wmh.wmh_settings(PROFILE)
+WMH_MODELS = wmh.model_names(WMH_SETTINGS)
+WMH_COHORTS = list(wmh.PAIRED_COHORTS)  # a cohort without FLAIRs gets an empty table
+WMH_SPLIT = {k: getattr(WMH_SETTINGS, k) for k in ("train_share", "validation_share", "seed")}
+
 #: Inputs a step may read that are not files of the run (leukoct.steps.Step.reads).
 WORKFLOW_INPUTS = {
     "criteria": CRITERIA,
-    # The registration benchmark's table, shown by chapter 03 when it exists.
+    # The registration benchmark's table, shown by chapter 04 when it exists.
     "sweep": [str(p) for p in [ROOT / "benchmarks" / "results" / "registration_sweep.csv"]
               if p.is_file()],
     "checkpoint": str(FOLD / "checkpoint_final.pth"),
     "validation": str(FOLD / "validation" / "summary.json"),
     "cases": str(NNUNET.cases),
+    "wmh_models": [str(RUN.wmh_model(m)) for m in WMH_MODELS],
+    "wmh_tables": [str(RUN.wmh_predictions(c)) for c in WMH_COHORTS],
 }

@@ -12,6 +12,8 @@ checkpoint cascade:
     params:
         profile=str(PROFILE.path),
         missing_flair=PROFILE.steps.get("registration", {}).get("missing_flair", "error"),
+        # Which subjects can be registered: those with a WMH mask, or every FLAIR.
+        wmh_source=pseudolabels.wmh_source(PROFILE),
     log:
         log("cascade"),
     shell:
@@ -32,18 +34,29 @@ def _raw_manifest():
     return manifest_views.read_raw_manifest(MANIFEST)
 
 
+def _registration_images(subject):
+    """CT, FLAIR and the WMH mask registration carries: the manifest's, or,
+    with steps.flair_segmentation.wmh_source: leukoct, the ensemble's (its
+    cohort's prediction job writes it)."""
+    row = _manifest().loc[subject]
+    images = [row["ct_path"], row["flair_path"]]
+    if pseudolabels.wmh_source(PROFILE) == "leukoct":
+        return images + [str(RUN.wmh_predictions(row["cohort"]))]
+    return images + [row["wmh_mask_path"]]
+
+
 rule register:
     """FLAIR -> CT registration of one subject: its CT pseudo-label and QC."""
     input:
         manifest=ancient(str(MANIFEST)),
-        images=lambda w: [_manifest().loc[w.subject, c]
-                          for c in ("ct_path", "flair_path", "wmh_mask_path")],
+        images=lambda w: _registration_images(w.subject),
     output:
         qc=str(RUN.registration_qc("{subject}")),
     params:
         profile=str(PROFILE.path),
         # Only what changes a registration (not the chapter's or the cascade's knobs).
         settings=pseudolabels.registration_settings(PROFILE).model_dump_json(),
+        wmh_source=pseudolabels.wmh_source(PROFILE),
         # The subject's own image cells: editing another row re-registers nothing.
         row=lambda w: manifest_views.row_digest(_raw_manifest(), w.subject),
     threads: int(PROFILE.steps.get("registration", {}).get("threads", 1))

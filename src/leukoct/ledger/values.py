@@ -488,7 +488,7 @@ def values_folder(profile: Profile, notebook: str) -> Path:
     not estimable on new data) does not linger from an earlier run.
     """
     if not _NAME.match(notebook):
-        raise ValueError(f"notebook must be a plain name such as 09_clinical, not {notebook!r}")
+        raise ValueError(f"notebook must be a plain name such as 10_clinical, not {notebook!r}")
     folder = Run(profile).values(notebook)
     if folder.is_dir():
         shutil.rmtree(folder)

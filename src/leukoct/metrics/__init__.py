@@ -38,8 +38,10 @@ Modules
 One statistic each, all importable from ``leukoct.metrics``:
 ``overlap`` (Dice), ``concordance`` (Lin's CCC), ``correlation`` (Pearson r,
 r²), ``bland_altman``, ``agreement`` (all of them per group: Table 2's
-columns, and the infarct-volume groups); ``_common`` holds the shared
-validators.
+columns, and the infarct-volume groups); ``hausdorff`` (Hausdorff distance
+and HD95 of two masks, seed 002) and ``lesionwise`` (lesion-wise recall,
+precision and F1 by lesion size, seed 004) for the FLAIR segmentation and,
+beyond the paper, the CT model; ``_common`` holds the shared validators.
 """
 
 from leukoct.metrics._common import NanPolicy
@@ -47,6 +49,8 @@ from leukoct.metrics.agreement import AGREEMENT_ROWS, ALL, MISSING_GROUP, agreem
 from leukoct.metrics.bland_altman import BlandAltmanResult, bland_altman
 from leukoct.metrics.concordance import CCC_INTERVALS, CCCInterval, CCCResult, lins_ccc
 from leukoct.metrics.correlation import PearsonResult, RSquaredResult, pearson, r_squared
+from leukoct.metrics.hausdorff import HausdorffResult, hausdorff
+from leukoct.metrics.lesionwise import lesionwise
 from leukoct.metrics.overlap import DiceSummary, dice, dice_summary
 
 __all__ = [
@@ -69,4 +73,7 @@ __all__ = [
     "AGREEMENT_ROWS",
     "agreement",
     "infarct_group",
+    "HausdorffResult",
+    "hausdorff",
+    "lesionwise",
 ]

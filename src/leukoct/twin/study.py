@@ -7,6 +7,7 @@ Layout written under ``out_dir``::
     images/<id>_ct.nii.gz             CT, int16 HU
     images/<id>_flair.nii.gz          FLAIR (paired cohorts)
     images/<id>_wmh.nii.gz            simulated WMH-software mask, FLAIR grid
+    images/<id>_wmh_reference.nii.gz  reference FLAIR WMH mask (development): the true lesion
     images/<id>_manual.nii.gz         simulated expert CT mask (some external subjects)
     truth/<id>_lesion_ct.nii.gz       true LA on the CT grid
     truth/<id>_lesion_flair.nii.gz    true LA on the FLAIR grid
@@ -286,6 +287,12 @@ def _simulate_flair(task: dict[str, Any], row: dict[str, Any], anat: Any, findin
              "wmh_mask_path": _write(out, "images", f"{sid}_wmh.nii.gz", wmh.astype(np.uint8),
                                      grid.affine)}
     _write(out, "truth", f"{sid}_lesion_flair.nii.gz", lesion.astype(np.uint8), grid.affine)
+    if row["cohort"] in ("train", "internal"):
+        # The development cohort's reference FLAIR masks, which train and test
+        # leukoct's own FLAIR WMH segmentation (seed 002): the true lesion, as
+        # a careful manual mask would approximate it.  Writes a file, draws nothing.
+        files["wmh_reference_path"] = _write(out, "images", f"{sid}_wmh_reference.nii.gz",
+                                             lesion.astype(np.uint8), grid.affine)
     # The ideal pseudo-label: the software mask (subject space, before the
     # FLAIR's pose, non-linear warp and thick slices) put on the CT by the
     # CT's true geometry -- what a perfect registration of the WMH mask would
