@@ -212,5 +212,8 @@ class WMHSegmentationSettings(BaseModel):
         "from the prior 0.5 is below this (seed: 0.5).")
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where the networks run: auto (a GPU where torch sees one, else the CPU).")
+    cpu_precision: Literal["fp32", "bf16", "auto"] = Field(
+        "fp32", description="Arithmetic on a CPU: float32, bfloat16 autocast, or auto "
+        "(bfloat16 where the CPU has it natively; leukoct.precision).")
     threads: int = Field(1, ge=1, description="torch threads per job (members train in parallel).")
     seed: int = Field(0, ge=0, description="Seed of the split and of each member's initialisation.")

@@ -29,7 +29,8 @@ rule wmh_train:
         model=str(RUN.wmh_model("{model}")),
     params:
         profile=str(PROFILE.path),
-        settings=WMH_SETTINGS.model_dump_json(exclude={"wmh_source", "threshold",
+        # What changes a model (not where its masks go, nor how they are read).
+        settings=WMH_SETTINGS.model_dump_json(exclude={"enabled", "wmh_source", "threshold",
                                                        "divergence_cut"}),
     wildcard_constraints:
         model="|".join(WMH_MODELS),
@@ -53,7 +54,9 @@ rule wmh_predict:
         lesions=str(RUN.wmh_lesions("{cohort}")),
     params:
         profile=str(PROFILE.path),
-        settings=json.dumps({k: getattr(WMH_SETTINGS, k) for k in ("threshold", "divergence_cut")}),
+        # wmh_source: with leukoct's masks feeding registration the training split is segmented too.
+        settings=json.dumps({k: getattr(WMH_SETTINGS, k) for k in
+                             ("threshold", "divergence_cut", "wmh_source", "cpu_precision")}),
     wildcard_constraints:
         cohort="|".join(WMH_COHORTS or ["none"]),
     threads: WMH_SETTINGS.threads

@@ -16,5 +16,8 @@ study, and so that the FLAIR segmentation error is measured, not simulated:
     training of the members and soft-voting prediction;
 ``step``
     the study step's I/O: which subjects train, each member's checkpoint,
-    each subject's mask, probability and uncertainty.
+    each subject's mask, probability and uncertainty;
+``evaluation``
+    the chapter's tables: DSC / Hausdorff / volume agreement per model, the
+    paired architecture test, the uncertainty strata, lesion-wise scores.
 """

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 from monai.losses import DiceLoss
 
+from leukoct.precision import cpu_autocast, resolve
 from leukoct.settings import WMHSegmentationSettings
 from leukoct.wmh.networks import UNet2D, build
 
@@ -101,6 +102,7 @@ def train_member(slices: np.ndarray, targets: np.ndarray, settings: WMHSegmentat
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = device_of(settings)
+    arithmetic = resolve(settings.cpu_precision, device.type)
     net = build(architecture or settings.architecture, settings.base_features,
                 settings.initial_probability).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
@@ -121,7 +123,9 @@ def train_member(slices: np.ndarray, targets: np.ndarray, settings: WMHSegmentat
         for idx in _batches(len(slices), settings.batch_size, settings.iterations_per_epoch, rng):
             index = torch.from_numpy(np.sort(idx))
             optimiser.zero_grad()
-            loss = loss_fn(net(x_all[index].to(device)), y_all[index].to(device))
+            with cpu_autocast(arithmetic):
+                out = net(x_all[index].to(device))
+            loss = loss_fn(out.float(), y_all[index].to(device))
             loss.backward()
             optimiser.step()
             schedule.step()
@@ -130,8 +134,8 @@ def train_member(slices: np.ndarray, targets: np.ndarray, settings: WMHSegmentat
                "seconds": time.perf_counter() - t0}
         scored = (epoch + 1) % settings.validation_every == 0 or epoch + 1 == settings.epochs
         if validation is not None and len(validation[0]) and scored:
-            row["val_dice"] = soft_dice(predict([net], validation[0], settings.batch_size)[0],
-                                        validation[1])
+            row["val_dice"] = soft_dice(predict([net], validation[0], settings.batch_size,
+                                                arithmetic)[0], validation[1])
             if settings.keep_best and (best is None or row["val_dice"] > best[0]):
                 best = (row["val_dice"], epoch + 1, copy.deepcopy(net.state_dict()))
         rows.append(row)
@@ -148,8 +152,11 @@ def train_member(slices: np.ndarray, targets: np.ndarray, settings: WMHSegmentat
 
 @torch.no_grad()
 def predict(networks: Sequence[torch.nn.Module], slices: np.ndarray,
-            batch_size: int = 8) -> np.ndarray:
-    """Each network's probability for ``(n, size, size)`` slices: ``(members, n, size, size)``."""
+            batch_size: int = 8, arithmetic: str = "fp32") -> np.ndarray:
+    """Each network's probability for ``(n, size, size)`` slices: ``(members, n, size, size)``.
+
+    ``arithmetic`` ``"bf16"`` runs the networks under CPU bfloat16 autocast.
+    """
     x = torch.from_numpy(np.ascontiguousarray(slices[:, None], dtype=np.float32))
     out = np.empty((len(networks), *slices.shape), dtype=np.float32)
     for m, net in enumerate(networks):
@@ -157,6 +164,8 @@ def predict(networks: Sequence[torch.nn.Module], slices: np.ndarray,
         device = next(net.parameters()).device
         net.eval()
         for i in range(0, len(slices), batch_size):
-            out[m, i: i + batch_size] = net(x[i: i + batch_size].to(device))[:, 0].cpu().numpy()
+            with cpu_autocast(arithmetic if device.type == "cpu" else "fp32"):
+                p = net(x[i: i + batch_size].to(device))
+            out[m, i: i + batch_size] = p[:, 0].float().cpu().numpy()
         net.train(was_training)
     return out

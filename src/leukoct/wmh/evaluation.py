@@ -115,6 +115,18 @@ def architecture_test(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def member_spread(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Each model's mean DSC alone, per set: the ensemble's members show the training
+    noise of one model, against which one UNet against one SE-UNet is read."""
+    rows = []
+    for name, (frame, label) in evaluation_sets(predictions).items():
+        for column in sorted(c for c in frame if c.endswith(f"_dice_vs_{label}")):
+            model = column.removesuffix(f"_dice_vs_{label}")
+            rows.append({"set": name, "model": model, "n": int(frame[column].notna().sum()),
+                         "dsc_mean": float(frame[column].mean())})
+    return pd.DataFrame(rows)
+
+
 def uncertainty_table(frame: pd.DataFrame, label: str, cut: float = 0.35,
                       edges: tuple[float, ...] = UNCERTAINTY_EDGES) -> tuple[pd.DataFrame, dict]:
     """Ensemble DSC by uncertainty-index stratum, and the seed's low-uncertainty summary.
@@ -158,10 +170,14 @@ def strata_table(frame: pd.DataFrame, label: str, infarct_ml: pd.Series | None =
                        labels=[f"< {lo} mL", f"{lo}-{hi} mL", f">= {hi} mL"])
         group = group.cat.add_categories(["not recorded"]).fillna("not recorded")
         parts.append(pd.DataFrame({"stratum": "infarct volume", "group": group, "dsc": dsc}))
-    table = pd.concat(parts, ignore_index=True)
-    return (table.groupby(["stratum", "group"], observed=True, sort=False)
-            .agg(n=("dsc", "size"), dsc_mean=("dsc", "mean"),
-                 dsc_sd=("dsc", "std")).reset_index())
+    order = {g: i for part in parts for i, g in enumerate(
+        part["group"].cat.categories if hasattr(part["group"], "cat") else ["all"])}
+    table = pd.concat([p.assign(group=p["group"].astype(str)) for p in parts], ignore_index=True)
+    out = (table.groupby(["stratum", "group"], sort=False)
+           .agg(n=("dsc", "size"), dsc_mean=("dsc", "mean"), dsc_sd=("dsc", "std")).reset_index())
+    out["_order"] = out["group"].map(order)
+    return (out.sort_values(["stratum", "_order"], ascending=[False, True], kind="stable")
+            .drop(columns="_order").reset_index(drop=True))
 
 
 def pooled_lesions(lesions: pd.DataFrame) -> pd.DataFrame:

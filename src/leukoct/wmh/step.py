@@ -42,6 +42,7 @@ from leukoct.images import Volume, load_volume
 from leukoct.manifest import load_manifest
 from leukoct.messages import LeukoctError
 from leukoct.metrics import dice, hausdorff, lesionwise
+from leukoct.precision import resolve
 from leukoct.run import Run
 from leukoct.settings import WMHSegmentationSettings
 from leukoct.wmh import ensemble
@@ -179,6 +180,7 @@ def train_model(profile: Profile, name: str) -> dict:
     fitted.history.to_csv(out.with_suffix(".csv"), index=False)
     record = {"model": name, "architecture": architecture, "member": member,
               "subjects": len(chosen), "slices": int(len(x)), "seconds": round(fitted.seconds, 1),
+              "arithmetic": resolve(settings.cpu_precision, ensemble.device_of(settings).type),
               "final_loss": float(fitted.history["loss"].iloc[-1]),
               "final_val_dice": float(fitted.history["val_dice"].iloc[-1])
               if "val_dice" in fitted.history and len(validation[0]) else None,
@@ -217,8 +219,8 @@ def predict_cohort(profile: Profile, cohort: str) -> pd.DataFrame:
     torch.set_num_threads(settings.threads)
     names = model_names(settings)
     device = ensemble.device_of(settings)
+    arithmetic = resolve(settings.cpu_precision, device.type)
     models = {n: load_model(run.wmh_model(n)).to(device) for n in names}
-    members = [models[n] for n in names if n.startswith("member")]
     table = load_manifest(profile.manifest, verify_checksums=False)
     rows_in = table[(table["cohort"] == cohort) & table["flair_path"].notna()]
     split = (pd.read_csv(run.wmh_split).set_index("subject_id")["split"]
@@ -240,13 +242,15 @@ def predict_cohort(profile: Profile, cohort: str) -> pd.DataFrame:
         probs = np.zeros((len(names), *prepared.slices.shape), np.float32)
         if brain.any():
             probs[:, brain] = ensemble.predict(list(models.values()), prepared.slices[brain],
-                                               settings.batch_size)
+                                               settings.batch_size, arithmetic)
         probs *= prepared.brain
         member_mean = probs[[i for i, n in enumerate(names) if n.startswith("member")]].mean(0)
         mean = to_native(member_mean, prepared.native_shape)
         mask = mean >= settings.threshold
+        # Every model alone, too: the members' spread is the training noise
+        # against which the architecture comparison is read.
         singles = {n: to_native(probs[i], prepared.native_shape) >= settings.threshold
-                   for i, n in enumerate(names) if n in ("member0", *names[len(members):])}
+                   for i, n in enumerate(names)}
         seconds = time.perf_counter() - start
         _save(out_dir / f"{row.subject_id}_wmh.nii.gz", mask.astype(np.uint8), flair.affine)
         _save(out_dir / f"{row.subject_id}_probability.nii.gz", mean, flair.affine)
