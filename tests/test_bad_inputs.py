@@ -274,11 +274,15 @@ def test_a_bad_manifest_is_refused_at_validate(case: Bad, manifest_path: Path,
 
 # --- mistakes in a profile -------------------------------------------------------------------
 
-def _profile(tmp_path: Path, old: str, new: str) -> Path:
+def _profile(tmp_path: Path, old: str, new: str, section: str | None = None) -> Path:
+    """The spelled-out ``ci`` profile with ``old`` replaced by ``new`` -- the first
+    occurrence after the ``steps.<section>:`` header when given, since several
+    steps share knob names (``epochs``, ``confidence``)."""
     text = spelled_out("ci")
-    assert old in text, old
+    start = text.index(f"\n  {section}:\n") if section else 0
+    assert old in text[start:], old
     path = tmp_path / "mine.yaml"
-    path.write_text(text.replace(old, new, 1))
+    path.write_text(text[:start] + text[start:].replace(old, new, 1))
     return path
 
 
@@ -308,7 +312,8 @@ def test_a_bad_profile_is_refused_when_read(old: str, new: str, where: str, says
                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
-    path = _profile(tmp_path, old, new)
+    section = where.split(".")[1] if where.startswith("steps.") and where.count(".") == 2 else None
+    path = _profile(tmp_path, old, new, section)
     before = _tree(tmp_path)
     err = _refused(["profile", "show", str(path)], capsys)
     assert _tree(tmp_path) == before

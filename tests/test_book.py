@@ -96,7 +96,11 @@ def _executed_run(tmp_path: Path, name: str):
 def test_real_data_book_has_no_twin_chapter(tmp_path: Path) -> None:
     profile = _executed_run(tmp_path, "real")
     stage = assemble_book(profile)
-    assert chapter_notebooks(stage) == [s.stem for s in STEPS if not s.twin_only]
+    # No twin chapter, and no FLAIR segmentation chapter: a real manifest without
+    # reference masks does not run that step unless the profile asks for it.
+    assert chapter_notebooks(stage) == [s.stem for s in STEPS
+                                        if not s.twin_only and s.name != "flair_segmentation"]
+    assert [s.stem for s in study_steps(profile)] == chapter_notebooks(stage)
     assert not (stage / "chapters" / "01_twin.ipynb").exists()
 
 

@@ -69,9 +69,10 @@ def test_manifest_views_written_then_unchanged(manifest_path: Path, tmp_path: Pa
     profile = _real_profile_on(manifest_path, tmp_path)
     first = runner.invoke(app, ["manifest", "views", "--profile", str(profile)])
     assert first.exit_code == 0, first.output
-    assert "updated scans, exclusions, curation, evaluation, clinical" in first.output
+    assert "updated scans, flair, exclusions, curation, evaluation, clinical" in first.output
     assert sorted(p.name for p in (tmp_path / "run" / "manifest_views").iterdir()) == [
-        "clinical.json", "curation.json", "evaluation.json", "exclusions.json", "scans.json"]
+        "clinical.json", "curation.json", "evaluation.json", "exclusions.json", "flair.json",
+        "scans.json"]
     again = runner.invoke(app, ["manifest", "views", "--profile", str(profile)])
     assert "all unchanged" in again.output
     edit_cells(manifest_path, 4, mrs_3m="5")  # the clinical subject

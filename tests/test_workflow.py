@@ -123,14 +123,20 @@ def test_leukoct_wmh_masks_feed_registration(ci_run: tuple[Path, Path]) -> None:
     variant = tmp_path / "ci_leukoct.yaml"
     variant.write_text(yaml.safe_dump(raw))
     qc = pd.read_csv(pseudolabels.qc_path(resolved))
-    # Every registration job waits for its cohort's FLAIR predictions.
-    output = snakemake(tmp_path, variant, "--dry-run", "--forceall")
+    # Every registration job waits for its cohort's FLAIR predictions. The jobs are
+    # asked for by their outputs: a whole-workflow dry run cannot list them, since
+    # who is registered is known only once the cascade checkpoint has run.
+    targets = [str(Run(resolved).registration_qc(s)) for s in qc["subject_id"]]
+    output = snakemake(tmp_path, variant, "--dry-run", "--forceall", *targets)
     jobs = re.findall(r"rule register:\n\s+input: ([^\n]+)", output)
     assert len(jobs) == len(qc) and all("flair_segmentation" in j and "predictions.csv" in j
                                         for j in jobs), jobs[:2]
-    # One subject registered with the ensemble's mask, into a folder of the test's own.
+    # One external subject registered with the ensemble's mask, into a folder of the
+    # test's own. (The fixture ran with the manifest's masks, so only the subjects the
+    # FLAIR models never saw were segmented; with leukoct's masks the training split is too.)
     leukoct_profile = load_profile(variant, root=ROOT)
-    row = pd.read_csv(resolved.manifest).set_index("subject_id").loc[qc["subject_id"].iloc[0]]
+    manifest = pd.read_csv(resolved.manifest).set_index("subject_id").loc[qc["subject_id"]]
+    row = manifest[manifest["cohort"] == "external"].iloc[0]
     mask = pseudolabels.wmh_mask_of(leukoct_profile, row.name, row)
     assert mask is not None and Path(mask).is_file()
     assert Path(mask).parent == Run(resolved).wmh_cohort_dir(row["cohort"])
