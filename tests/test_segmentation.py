@@ -177,6 +177,37 @@ def test_integrity_check_names_the_subject_whose_label_is_off_grid(tmp_path):
     assert dataset["labels"] == {"background": 0, "leukoaraiosis": 1}
 
 
+def test_all_empty_pseudolabels_stop_before_planning(tmp_path):
+    """Labels all empty (e.g. a FLAIR model that found nothing): one message saying
+    so and where to look, not nnU-Net's IndexError from its fingerprint."""
+    cases = pd.DataFrame([
+        {"subject_id": sid, "split": split, "ct_path": ct, "label_path": label}
+        for sid, split in [("S-01", "train"), ("S-02", "internal"), ("S-03", "train")]
+        for ct, label in [_pair(tmp_path, sid)]])
+    cases.to_csv(tmp_path / "cases_in.csv", index=False)
+    script = f"""
+        from pathlib import Path
+        import pandas as pd
+        from leukoct import segmentation as seg
+        folders = seg.NnunetFolders(Path({str(tmp_path / 'nnunet')!r}))
+        seg.use_folders(folders, threads=1)
+        cases = pd.read_csv({str(tmp_path / 'cases_in.csv')!r})
+        seg.export_dataset(cases, folders, seg.TrainingSettings())
+        seg.check_cases(folders)
+        print("checked")
+        """
+    result = _run(script, tmp_path)
+    assert result.returncode != 0 and "checked" not in result.stdout
+    assert "every pseudo-label of the 2 training subjects" in result.stderr, result.stderr
+    assert "wmh_source" in result.stderr
+    # One training label with a voxel is enough to plan.
+    label = sitk.GetImageFromArray(np.pad(np.ones((1, 1, 1), np.uint8), ((0, 3), (0, 15), (0, 15))))
+    label.SetSpacing((1.0, 1.0, 5.0))
+    sitk.WriteImage(label, cases.loc[2, "label_path"])
+    result = _run(script, tmp_path)
+    assert result.returncode == 0 and "checked" in result.stdout, result.stderr
+
+
 def test_use_folders_refuses_to_redirect_a_loaded_nnunet(tmp_path):
     result = _run(f"""
         from pathlib import Path

@@ -300,7 +300,23 @@ def check_cases(folders: NnunetFolders) -> pd.DataFrame:
             f"nnU-Net's integrity check failed for {len(bad)} subject(s) of {folders.cases}:\n{lines}\n"
             "The CT and its pseudo-label must share one grid: re-run the subject's registration "
             "(delete its folder under registration/subjects/) or fix the manifest's CT.")
+    # nnU-Net's fingerprint takes percentiles of the foreground's intensities and
+    # fails with an IndexError deep inside numpy when no label has a voxel.
+    train = cases.loc[cases["split"] == "train", "subject_id"]
+    if len(train) and all(_label_voxels(folders.dataset_raw / "labelsTr" / f"{sid}{FILE_ENDING}") == 0
+                          for sid in train):
+        raise SegmentationError(
+            f"every pseudo-label of the {len(train)} training subjects of {folders.cases} is "
+            "empty: there is no leukoaraiosis to learn and nnU-Net cannot plan. The WMH masks "
+            "registration carried are empty; with steps.flair_segmentation.wmh_source: leukoct "
+            "see the FLAIR step's wmh_ml (flair_segmentation/<cohort>/predictions.csv) and "
+            "train it longer, or use the manifest's masks (wmh_source: manifest).")
     return report
+
+
+def _label_voxels(path: Path) -> int:
+    """Foreground voxels of one exported label."""
+    return int(np.count_nonzero(sitk.GetArrayFromImage(sitk.ReadImage(str(path)))))
 
 
 # --------------------------------------------------------------------------

@@ -17,13 +17,15 @@ with the masks it points at, into the numbers behind
 * **Figure S3** (agreement by infarct volume): :func:`infarct_agreement`;
 * the **error budget** of the digital twin (beyond the paper):
   :func:`twin_error_budget`, and why a volume CCC is low: :func:`volume_calibration`;
+* lesion-wise detection by size (seed 004, beyond the paper): :func:`lesion_counts`,
+  :func:`lesion_table`;
 * the reproduced values beside the published ones: :func:`published_values`,
   :func:`compare_with_paper`.
 
 Every statistic comes from :mod:`leukoct.metrics`; nothing here computes a
 metric itself.  Everything is a pure function of DataFrames except the
 functions that say so (:func:`read_volumes`, :func:`subject_overlaps`,
-:func:`mask_sources`, :func:`published_values`).
+:func:`mask_sources`, :func:`published_values`, :func:`lesion_counts`).
 
 Missing values
 --------------
@@ -52,6 +54,8 @@ Modules
     the data of Figures 2, 3, 4, S1 and S2;
 :mod:`~leukoct.evaluation.budget`
     the twin's error budget;
+:mod:`~leukoct.evaluation.lesions`
+    lesion-wise detection (seed 004's recall, precision and F1 by lesion size);
 :mod:`~leukoct.evaluation.published`
     the paper's published values (``leukoct/data/paper_*.csv``) and the
     comparison with them.
@@ -104,6 +108,7 @@ from leukoct.evaluation.frame import (
     subject_overlaps,
     write_overlaps,
 )
+from leukoct.evaluation.lesions import lesion_counts, lesion_table
 from leukoct.evaluation.published import (
     INTERVAL_METHOD_COLUMNS,
     compare_with_paper,
@@ -130,7 +135,7 @@ __all__ = [
     "fazekas_summary", "fazekas_correlation", "figure4_data", "figure_s1_data",
     "manual_agreement", "twin_error_budget", "volume_calibration", "calibration_reading",
     "published_values", "interval_method", "INTERVAL_METHOD_COLUMNS", "PAPER_CCC_INTERVAL",
-    "ci_note",
+    "ci_note", "lesion_counts", "lesion_table",
     "compare_with_paper", "side_by_side",
     "format_estimate",
 ]

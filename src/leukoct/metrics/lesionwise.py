@@ -125,6 +125,24 @@ def lesionwise(pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | None 
     return lesion_scores(pd.DataFrame(rows))
 
 
+def pool_lesions(lesions: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Lesion-wise recall, precision and F1 pooled over subjects, by size.
+
+    The counts of :func:`lesionwise` rows (any number of subjects) are summed
+    per size (and per ``by`` column, e.g. the reference), then scored: a
+    lesion-weighted share, as seed 004 reports it, not a mean of per-subject
+    shares.
+    """
+    counts = ["n_ref", "n_found", "n_pred", "n_correct"]
+    keys = [*by, "size"]
+    pooled = lesions.groupby(keys, sort=False)[counts].sum().reset_index()
+    order = {s: i for i, s in enumerate((*SIZES, "all"))}
+    pooled["_order"] = pooled["size"].map(order)
+    pooled = (pooled.sort_values([*by, "_order"], kind="stable").drop(columns="_order")
+              .reset_index(drop=True))
+    return lesion_scores(pooled)
+
+
 def lesion_scores(counts: pd.DataFrame) -> pd.DataFrame:
     """Recall, precision and F1 from lesion counts (one subject's, or pooled sums).
 

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from leukoct.metrics import dice_summary, lins_ccc, pearson
-from leukoct.metrics.lesionwise import SIZES, lesion_scores
+from leukoct.metrics.lesionwise import pool_lesions
 
 #: Seed 002 (Kim et al., AJNR 2024), Results and Table 2: UNet / SE-UNet.
 SEED002 = {
@@ -182,8 +182,4 @@ def strata_table(frame: pd.DataFrame, label: str, infarct_ml: pd.Series | None =
 
 def pooled_lesions(lesions: pd.DataFrame) -> pd.DataFrame:
     """Lesion-wise recall, precision and F1 pooled over subjects, by size (seed 004)."""
-    counts = ["n_ref", "n_found", "n_pred", "n_correct"]
-    pooled = lesions.groupby("size", sort=False)[counts].sum().reset_index()
-    order = {s: i for i, s in enumerate((*SIZES, "all"))}
-    pooled = pooled.sort_values("size", key=lambda s: s.map(order)).reset_index(drop=True)
-    return lesion_scores(pooled)
+    return pool_lesions(lesions)
