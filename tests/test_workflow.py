@@ -113,43 +113,41 @@ def test_the_top_level_snakefile_reads_as_a_table_of_contents() -> None:
 
 
 @pytest.mark.slow
-def test_leukoct_wmh_masks_feed_registration(ci_run: tuple[Path, Path]) -> None:
-    """wmh_source: leukoct -- the FLAIR step's masks, not the manifest's, are
-    registered onto CT."""
+def test_the_ci_study_runs_from_leukocts_own_flair_masks(ci_run: tuple[Path, Path]) -> None:
+    """The ci profile's ``wmh_source: leukoct``: the whole study ran from raw CT and
+    FLAIR, registration carrying the FLAIR step's masks; ``wmh_source: manifest``
+    plans the manifest's masks instead."""
     tmp_path, profile = ci_run
     resolved = load_profile(profile, root=ROOT)
-    raw = yaml.safe_load(profile.read_text())
-    raw["steps"].setdefault("flair_segmentation", {})["wmh_source"] = "leukoct"
-    variant = tmp_path / "ci_leukoct.yaml"
-    variant.write_text(yaml.safe_dump(raw))
+    assert pseudolabels.wmh_source(resolved) == "leukoct"
     qc = pd.read_csv(pseudolabels.qc_path(resolved))
-    # Every registration job waits for its cohort's FLAIR predictions. The jobs are
-    # asked for by their outputs: a whole-workflow dry run cannot list them, since
-    # who is registered is known only once the cascade checkpoint has run.
-    targets = [str(Run(resolved).registration_qc(s)) for s in qc["subject_id"]]
+    run = Run(resolved)
+    ensemble = pd.concat([pd.read_csv(run.wmh_predictions(c)) for c in qc["cohort"].unique()])
+    carried = qc.merge(ensemble[["subject_id", "wmh_ml"]], on="subject_id", how="left")
+    # Every registered subject carried its ensemble mask (the FLAIR step's volume)...
+    assert carried["wmh_ml"].notna().all(), carried.loc[carried["wmh_ml"].isna(), "subject_id"]
+    assert np.allclose(carried["wmh_flair_ml"], carried["wmh_ml"], atol=0.05)
+    # ...not the manifest's (the twin's simulated software output).
+    from leukoct.images import load_volume, mask_volume_ml
+
+    manifest = pd.read_csv(resolved.manifest).set_index("subject_id")
+    software = [mask_volume_ml(v.data, v.spacing) for v in
+                (load_volume(resolved.manifest.parent / manifest.loc[s, "wmh_mask_path"],
+                             dtype=np.uint8) for s in qc["subject_id"])]
+    assert not np.allclose(carried["wmh_flair_ml"], software, atol=0.05)
+    # With the manifest's masks every registration job reads the manifest's file and
+    # none waits for the FLAIR step. The jobs are asked for by their outputs: a
+    # whole-workflow dry run cannot list them, since who is registered is known only
+    # once the cascade checkpoint has run.
+    raw = yaml.safe_load(profile.read_text())
+    raw["steps"]["flair_segmentation"]["wmh_source"] = "manifest"
+    variant = tmp_path / "ci_manifest_masks.yaml"
+    variant.write_text(yaml.safe_dump(raw))
+    targets = [str(run.registration_qc(s)) for s in qc["subject_id"]]
     output = snakemake(tmp_path, variant, "--dry-run", "--forceall", *targets)
     jobs = re.findall(r"rule register:\n\s+input: ([^\n]+)", output)
-    assert len(jobs) == len(qc) and all("flair_segmentation" in j and "predictions.csv" in j
-                                        for j in jobs), jobs[:2]
-    # One external subject registered with the ensemble's mask, into a folder of the
-    # test's own. (The fixture ran with the manifest's masks, so only the subjects the
-    # FLAIR models never saw were segmented; with leukoct's masks the training split is too.)
-    leukoct_profile = load_profile(variant, root=ROOT)
-    manifest = pd.read_csv(resolved.manifest).set_index("subject_id").loc[qc["subject_id"]]
-    row = manifest[manifest["cohort"] == "external"].iloc[0]
-    mask = pseudolabels.wmh_mask_of(leukoct_profile, row.name, row)
-    assert mask is not None and Path(mask).is_file()
-    assert Path(mask).parent == Run(resolved).wmh_cohort_dir(row["cohort"])
-    from leukoct.images import load_volume, mask_volume_ml
-    from leukoct.registration import register_pair
-
-    base = resolved.manifest.parent
-    result = register_pair(base / row["ct_path"], base / row["flair_path"], mask,
-                           settings=pseudolabels.registration_settings(leukoct_profile),
-                           out_dir=tmp_path / "leukoct_registration", subject_id=row.name)
-    ensemble = load_volume(mask, dtype=np.uint8)
-    assert result.qc["wmh_flair_ml"] == pytest.approx(mask_volume_ml(ensemble.data,
-                                                                     ensemble.spacing))
+    assert len(jobs) == len(qc), output[-2000:]
+    assert all("_wmh.nii.gz" in j and "predictions.csv" not in j for j in jobs), jobs[:2]
 
 
 #: A folder name that carries a patient's name and birth date.
@@ -623,6 +621,11 @@ def test_registration_fans_out_on_a_real_slurm_cluster(ci_run: tuple[Path, Path]
     folder = tmp_path / "cluster-run"
     folder.mkdir()
     shutil.copytree(local_folder / "data", folder / "data")
+    # The FLAIR step's masks, which ci registers (wmh_source: leukoct), as the local
+    # run made them (times kept, so Snakemake sees them up to date): this test is
+    # about the registration fan-out.
+    for step in ("manifest_views", "flair_segmentation"):
+        shutil.copytree(local_folder / "run" / step, folder / "run" / step)
     profile = ci_profile_in(folder)
     local = load_profile(ci_run[1], root=ROOT)
     on_slurm = load_profile(profile, root=ROOT)
