@@ -169,6 +169,11 @@ def test_registering_an_unknown_or_unpaired_subject_is_one_clean_message(
     profile = _profile_on(manifest_path, tmp_path)
     with pytest.raises(LeukoctError, match="no subject 'S-999'; fix: give a subject_id"):
         run_subject(profile, "S-999")
+    # ci registers leukoct's own FLAIR masks: only the FLAIR is needed...
+    with pytest.raises(LeukoctError, match="subject S-003 has no flair_path; only paired"):
+        run_subject(profile, "S-003")
+    # ...the paper's design needs the manifest's WMH mask too.
+    profile.steps.setdefault("flair_segmentation", {})["wmh_source"] = "manifest"
     with pytest.raises(LeukoctError, match="subject S-003 has no flair_path, wmh_mask_path"):
         run_subject(profile, "S-003")
     assert not (tmp_path / "run").exists()
