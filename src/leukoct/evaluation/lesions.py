@@ -24,9 +24,6 @@ from leukoct.images import load_volume
 from leukoct.messages import require_columns
 from leukoct.metrics.lesionwise import SEED004_RECALL, lesionwise, pool_lesions
 
-#: The references a CT prediction is counted against: name -> mask_sources key.
-REFERENCES: dict[str, str] = {"registered LA": "label_path", "true LA": "truth_path"}
-
 #: Columns of :func:`lesion_counts`.
 COUNT_COLUMNS: tuple[str, ...] = ("subject_id", "dataset", "reference", "size", "n_ref",
                                   "n_found", "n_pred", "n_correct")
@@ -67,7 +64,7 @@ def lesion_counts(frame: pd.DataFrame, label_path: PathSource, truth_path: PathS
     rows = frame[frame["dataset"].isin(list(datasets))]
     for subject, dataset, prediction in zip(rows["subject_id"], rows["dataset"],
                                             rows[prediction_column]):
-        if is_missing(prediction) or not str(prediction):
+        if is_missing(prediction):
             continue
         predicted = None
         for reference, getter in getters.items():
@@ -77,10 +74,11 @@ def lesion_counts(frame: pd.DataFrame, label_path: PathSource, truth_path: PathS
             if predicted is None:
                 predicted = load_volume(prediction, dtype=np.uint8)
             ref = load_volume(path, dtype=np.uint8)
-            if ref.data.shape != predicted.data.shape:
-                raise ValueError(f"{subject}: the {reference} mask {path} has shape "
-                                 f"{ref.data.shape}, the prediction {predicted.data.shape}; "
-                                 "resample the mask onto the subject's CT grid")
+            if not predicted.same_grid(ref):  # as subject_overlaps checks the same masks
+                raise ValueError(f"{subject}: the {reference} mask {path} is not on the "
+                                 f"prediction's grid (shape {ref.data.shape} vs "
+                                 f"{predicted.data.shape}); resample the mask onto the "
+                                 "subject's CT grid")
             counts = lesionwise(predicted.data, ref.data, spacing=predicted.spacing)
             parts.append(counts.assign(subject_id=subject, dataset=dataset, reference=reference))
     if not parts:
