@@ -108,3 +108,13 @@ def test_mask_on_another_grid_is_named(study, tmp_path):
     nib.save(nib.Nifti1Image(np.zeros((4, 4, 2), np.uint8), np.eye(4)), str(other))
     with pytest.raises(ValueError, match=r"S1: the registered LA mask .*small_label.*resample"):
         ev.lesion_counts(frame, {**labels, "S1": other})
+
+
+def test_reading_states_the_pooled_shares(study):
+    frame, labels, truths = study
+    table = ev.lesion_table(ev.lesion_counts(frame, labels, truths))
+    text = ev.lesion_reading(table)
+    # registered LA: small 1 of 2, large 0 of 1, F1 0.60; true LA: only A (medium), F1 0.50.
+    assert text == ("Against the registered LA: 50% of 2 small lesions found, 0% of 1 large "
+                    "lesions found, lesion-wise F1 0.60. Against the true LA: no small lesions, "
+                    "no large lesions, lesion-wise F1 0.50.")

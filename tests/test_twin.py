@@ -91,6 +91,7 @@ def test_truth_files_written(study: Path, manifest: pd.DataFrame, truth: pd.Data
             assert (study / "truth" / f"{row.subject_id}_lesion_ct.nii.gz").is_file()
         if row.flair_path is not None:
             assert (study / "truth" / f"{row.subject_id}_lesion_flair.nii.gz").is_file()
+            assert (study / "truth" / f"{row.subject_id}_ventricles_flair.nii.gz").is_file()
     # Proportional manual masks, at least one, on kept external subjects only.
     manual = manifest[manifest["manual_mask_path"].notna()]
     assert len(manual) >= 1 and set(manual["cohort"]) == {"external"}
@@ -401,3 +402,31 @@ def test_proportional_odds_fails_unless_mrs_5_and_6_merge(size: str,
     assert brant.loc["omnibus", ("original", "p_value")] < 1e-10
     assert brant.loc["omnibus", ("merged", "p_value")] > 0.05
     assert brant.loc["la_q", ("merged", "p_value")] > 0.05, "LA quintiles keep proportional odds"
+
+
+def test_true_ventricles_sit_where_the_lesions_grow(study: Path, manifest: pd.DataFrame) -> None:
+    """The twin grows LA as periventricular caps plus deep blobs (twin.lesions):
+    on the FLAIR most true lesion lies within seed 002's 10 mm band of its true
+    ventricles, not inside them, and the ventricles have a plausible size."""
+    from leukoct.images import load_volume
+    from leukoct.wmh.subregions import periventricular_region
+
+    shares = []
+    for row in manifest[manifest["flair_path"].notna()].itertuples():
+        vent = load_volume(study / "truth" / f"{row.subject_id}_ventricles_flair.nii.gz")
+        lesion = _load(study / "truth" / f"{row.subject_id}_lesion_flair.nii.gz") > 0
+        flair = load_volume(row.flair_path)
+        assert vent.same_grid(flair, atol=0.5)
+        ventricles = vent.data > 0
+        # Lateral ventricles of adults: roughly 10-80 mL (older brains larger).
+        assert 5.0 < ventricles.sum() * flair.voxel_volume_ml < 120.0
+        if lesion.sum() * flair.voxel_volume_ml < 2.0:
+            continue
+        band = periventricular_region(ventricles, flair.spacing, 10.0)
+        shares.append((lesion & band).sum() / lesion.sum())
+        # Caps abut the ventricles: on 5 mm slices the two binarised
+        # partial-volume maps share boundary voxels (measured on ci: up to ~17 %).
+        assert (lesion & ventricles).sum() < 0.25 * lesion.sum()
+    # Mostly periventricular; a large confluent load reaches past the band
+    # (measured on ci: 0.34 of a 95 mL load, 0.62-1.00 below 35 mL).
+    assert len(shares) >= 2 and np.median(shares) > 0.6

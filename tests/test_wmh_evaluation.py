@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from leukoct.wmh import evaluation as wev
 
@@ -64,3 +65,21 @@ def test_pooled_lesions_sum_counts_then_score():
     pooled = wev.pooled_lesions(lesions).set_index("size")
     assert pooled.loc["small", "recall"] == pytest.approx(3 / 4)
     assert pooled.loc["small", "precision"] == pytest.approx(3 / 5)
+
+
+def test_subregion_table_pairs_patients_with_both_parts():
+    frame = pd.DataFrame({
+        "ensemble_vs_truth_dice_periventricular_10mm": [0.8, 0.7, 0.9, 0.6],
+        "ensemble_vs_truth_dice_deep_10mm": [0.5, 0.6, 0.4, np.nan],   # no deep WMH in the last
+    })
+    table = wev.subregion_table(frame, "truth").set_index("band_mm")
+    row = table.loc[10.0]
+    assert row["n"] == 3 and row["n_no_deep"] == 1
+    assert row["periventricular_dsc"] == pytest.approx(0.8)
+    assert row["deep_dsc"] == pytest.approx(0.5)
+    diff = np.array([0.3, 0.1, 0.5])
+    t = diff.mean() / (diff.std(ddof=1) / np.sqrt(3))
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf(t, 2))
+    assert row["seed_periventricular_dsc"] == 0.751 and row["seed_deep_dsc"] == 0.617
+    assert 7.5 not in table.index                    # no 7.5 mm columns: no row
+    assert wev.subregion_table(frame.iloc[:, :0], "truth").empty

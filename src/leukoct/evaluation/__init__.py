@@ -18,7 +18,7 @@ with the masks it points at, into the numbers behind
 * the **error budget** of the digital twin (beyond the paper):
   :func:`twin_error_budget`, and why a volume CCC is low: :func:`volume_calibration`;
 * lesion-wise detection by size (seed 004, beyond the paper): :func:`lesion_counts`,
-  :func:`lesion_table`;
+  :func:`lesion_table`, :func:`lesion_reading`;
 * the reproduced values beside the published ones: :func:`published_values`,
   :func:`compare_with_paper`.
 
@@ -108,7 +108,7 @@ from leukoct.evaluation.frame import (
     subject_overlaps,
     write_overlaps,
 )
-from leukoct.evaluation.lesions import lesion_counts, lesion_table
+from leukoct.evaluation.lesions import lesion_counts, lesion_reading, lesion_table
 from leukoct.evaluation.published import (
     INTERVAL_METHOD_COLUMNS,
     compare_with_paper,
@@ -135,7 +135,7 @@ __all__ = [
     "fazekas_summary", "fazekas_correlation", "figure4_data", "figure_s1_data",
     "manual_agreement", "twin_error_budget", "volume_calibration", "calibration_reading",
     "published_values", "interval_method", "INTERVAL_METHOD_COLUMNS", "PAPER_CCC_INTERVAL",
-    "ci_note", "lesion_counts", "lesion_table",
+    "ci_note", "lesion_counts", "lesion_reading", "lesion_table",
     "compare_with_paper", "side_by_side",
     "format_estimate",
 ]

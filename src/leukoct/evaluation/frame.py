@@ -79,7 +79,9 @@ PathSource = (Callable[[str], "str | os.PathLike[str] | None"]
               | Mapping[str, "str | os.PathLike[str] | None"] | None)
 
 
-def _path_getter(source: PathSource, name: str) -> Callable[[str], Path | None]:
+def path_getter(source: PathSource, name: str) -> Callable[[str], Path | None]:
+    """A subject id -> mask path function from a :data:`PathSource` (shared by the
+    overlap and lesion-count readers); ``name`` is the argument named in the error."""
     if source is None:
         return lambda subject: None
     if isinstance(source, Mapping):
@@ -177,9 +179,9 @@ def subject_overlaps(volumes: pd.DataFrame, label_path: PathSource,
     repeated = volumes.loc[volumes["subject_id"].duplicated(), "subject_id"].tolist()
     if repeated:
         raise ValueError(f"subject(s) listed twice: {_ids(repeated)}")
-    getters = {"label": _path_getter(label_path, "label_path"),
-               "truth": _path_getter(truth_path, "truth_path"),
-               "manual": _path_getter(manual_path, "manual_path")}
+    getters = {"label": path_getter(label_path, "label_path"),
+               "truth": path_getter(truth_path, "truth_path"),
+               "manual": path_getter(manual_path, "manual_path")}
     rows = []
     for subject, prediction in zip(volumes["subject_id"], volumes[prediction_column]):
         paths = {"predicted": None if is_missing(prediction) else Path(prediction)}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from leukoct.evaluation._common import is_missing
-from leukoct.evaluation.frame import PathSource, _path_getter
+from leukoct.evaluation.frame import PathSource, path_getter
 from leukoct.images import load_volume
 from leukoct.messages import require_columns
 from leukoct.metrics.lesionwise import SEED004_RECALL, lesionwise, pool_lesions
@@ -58,8 +58,8 @@ def lesion_counts(frame: pd.DataFrame, label_path: PathSource, truth_path: PathS
         reference (the Dice tables list such subjects with the reason).
     """
     require_columns(frame, ["subject_id", "dataset", prediction_column], "frame")
-    getters = {"registered LA": _path_getter(label_path, "label_path"),
-               "true LA": _path_getter(truth_path, "truth_path")}
+    getters = {"registered LA": path_getter(label_path, "label_path"),
+               "true LA": path_getter(truth_path, "truth_path")}
     parts = []
     rows = frame[frame["dataset"].isin(list(datasets))]
     for subject, dataset, prediction in zip(rows["subject_id"], rows["dataset"],
@@ -98,3 +98,21 @@ def lesion_table(counts: pd.DataFrame) -> pd.DataFrame:
     pooled = pool_lesions(counts, by=["reference"])
     pooled["seed004_recall"] = pooled["size"].map(SEED004_RECALL)
     return pooled
+
+
+def lesion_reading(table: pd.DataFrame) -> str:
+    """One sentence per reference from :func:`lesion_table`: the share of small and
+    of large lesions found, and the lesion-wise F1 - the chapter's reading, for this run."""
+    require_columns(table, ["reference", "size", "n_ref", "recall", "f1"], "table")
+    pooled = table.set_index(["reference", "size"])
+
+    def found(reference: str, size: str) -> str:
+        if (reference, size) not in pooled.index or pooled.loc[(reference, size), "n_ref"] == 0:
+            return f"no {size} lesions"
+        row = pooled.loc[(reference, size)]
+        return f"{row['recall']:.0%} of {int(row['n_ref'])} {size} lesions found"
+
+    return " ".join(
+        f"Against the {reference}: {found(reference, 'small')}, {found(reference, 'large')}, "
+        f"lesion-wise F1 {pooled.loc[(reference, 'all'), 'f1']:.2f}."
+        for reference in dict.fromkeys(table["reference"]))

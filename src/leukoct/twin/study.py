@@ -12,6 +12,8 @@ Layout written under ``out_dir``::
     truth/<id>_lesion_ct.nii.gz       true LA on the CT grid
     truth/<id>_lesion_flair.nii.gz    true LA on the FLAIR grid
     truth/<id>_brain_ct.nii.gz        true brain (parenchyma + ventricles) on the CT grid
+    truth/<id>_ventricles_flair.nii.gz  true lateral ventricles on the FLAIR grid (paired
+                                      cohorts): periventricular vs deep WMH (seed 002)
     truth/<id>_wmh_ct.nii.gz          ideal pseudo-label (paired cohorts): the WMH-software
                                       mask carried onto the CT grid by the true geometry
     truth/<id>_ct_to_flair_mm.nii.gz  true CT -> FLAIR geometry (paired cohorts): FLAIR scanner
@@ -315,6 +317,14 @@ def _simulate_flair(task: dict[str, Any], row: dict[str, Any], anat: Any, findin
     positions, node_affine = flairsim.ct_to_flair_positions(
         ct_frame.affine, (*ct_frame.grid.shape[:2], nz), head_from_ct, head_from_flair, waves, box)
     _write(out, "truth", f"{sid}_ct_to_flair_mm.nii.gz", positions, node_affine)
+    # The true ventricles on the FLAIR, through the FLAIR's own pose and warp:
+    # seed 002 splits WMH into periventricular (within 10 or 7.5 mm of the
+    # ventricular surface) and deep, from a ventricle segmentation of the
+    # FLAIR; the twin knows its ventricles.  Draws nothing, like the two above.
+    ventricles = (anat.vent_dist <= 0).astype(np.float32)
+    (on_flair,) = flairsim.sample_warped([ventricles], anat, grid, head_from_flair, waves)
+    _write(out, "truth", f"{sid}_ventricles_flair.nii.gz", (on_flair >= 0.5).astype(np.uint8),
+           grid.affine)
     return files
 
 

@@ -12,6 +12,8 @@ study, and so that the FLAIR segmentation error is measured, not simulated:
     the 2-D UNet and SE-UNet, from MONAI's blocks;
 ``uncertainty``
     the deep ensemble's voxel KL divergence and the patient's uncertainty index;
+``subregions``
+    periventricular vs deep WMH by in-plane distance from the ventricles;
 ``ensemble``
     training of the members and soft-voting prediction;
 ``step``
@@ -19,5 +21,6 @@ study, and so that the FLAIR segmentation error is measured, not simulated:
     each subject's mask, probability and uncertainty;
 ``evaluation``
     the chapter's tables: DSC / Hausdorff / volume agreement per model, the
-    paired architecture test, the uncertainty strata, lesion-wise scores.
+    paired architecture test, the uncertainty strata, the subregion DSCs,
+    lesion-wise scores.
 """

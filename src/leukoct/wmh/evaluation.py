@@ -19,6 +19,7 @@ from scipy import stats
 
 from leukoct.metrics import dice_summary, lins_ccc, pearson
 from leukoct.metrics.lesionwise import pool_lesions
+from leukoct.wmh.subregions import DISTANCES_MM, SEED002_SUBREGION_DSC
 
 #: Seed 002 (Kim et al., AJNR 2024), Results and Table 2: UNet / SE-UNet.
 SEED002 = {
@@ -178,6 +179,35 @@ def strata_table(frame: pd.DataFrame, label: str, infarct_ml: pd.Series | None =
     out["_order"] = out["group"].map(order)
     return (out.sort_values(["stratum", "_order"], ascending=[False, True], kind="stable")
             .drop(columns="_order").reset_index(drop=True))
+
+
+def subregion_table(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Ensemble DSC of periventricular vs deep WMH, per band width, paired over patients.
+
+    Reads the step's ``ensemble_vs_<label>_dice_periventricular_<d>mm`` and
+    ``..._deep_<d>mm`` columns (:func:`leukoct.wmh.subregions.subregion_dice`).
+    A patient counts where both parts are defined (either mask has WMH in
+    each part); the paired t-test asks whether the two DSCs differ (seed 002:
+    P < .001 for both widths).  Empty where the ventricles are unknown.
+    """
+    rows = []
+    for d in DISTANCES_MM:
+        tag = f"{d:g}mm"
+        peri = f"ensemble_vs_{label}_dice_periventricular_{tag}"
+        deep = f"ensemble_vs_{label}_dice_deep_{tag}"
+        if peri not in frame or deep not in frame:
+            continue
+        pair = frame[[peri, deep]].dropna()
+        t = stats.ttest_rel(pair[peri], pair[deep]) if len(pair) >= 2 else None
+        seed_peri, seed_deep = SEED002_SUBREGION_DSC[d]
+        rows.append({"band_mm": d, "n": len(pair),
+                     "n_no_deep": int(frame[peri].notna().sum() - len(pair)),
+                     "periventricular_dsc": float(pair[peri].mean()) if len(pair) else np.nan,
+                     "deep_dsc": float(pair[deep].mean()) if len(pair) else np.nan,
+                     "difference": float((pair[peri] - pair[deep]).mean()) if len(pair) else np.nan,
+                     "p_value": float(t.pvalue) if t is not None else np.nan,
+                     "seed_periventricular_dsc": seed_peri, "seed_deep_dsc": seed_deep})
+    return pd.DataFrame(rows)
 
 
 def pooled_lesions(lesions: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,8 @@ manifest and the profile and writes the run's files (:class:`leukoct.run.Run`):
     subject with a FLAIR (with ``wmh_source: manifest``, every one but the
     training split's, which nothing reads); ``<cohort>/predictions.csv`` one row per subject:
     volume, uncertainty index and, where a reference or the twin's truth
-    exists, the overlap of the ensemble and of each single model with it;
+    exists, the overlap of the ensemble and of each single model with it (and,
+    where the ventricles are known, of its periventricular and deep parts);
     ``<cohort>/lesions.csv`` the ensemble's lesion-wise counts (seed 004).
 
 A subject whose FLAIR has no reference mask is predicted but neither trains
@@ -31,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +42,7 @@ import torch
 from leukoct.config import Profile
 from leukoct.images import Volume, load_volume
 from leukoct.manifest import load_manifest
-from leukoct.messages import LeukoctError
+from leukoct.messages import LeukoctError, id_list
 from leukoct.metrics import dice, hausdorff, lesionwise
 from leukoct.precision import resolve
 from leukoct.run import Run
@@ -48,6 +50,7 @@ from leukoct.settings import WMHSegmentationSettings
 from leukoct.wmh import ensemble
 from leukoct.wmh.networks import build
 from leukoct.wmh.preprocess import Prepared, preprocess, to_native, to_slices
+from leukoct.wmh.subregions import subregion_dice
 from leukoct.wmh.uncertainty import uncertainty_index
 
 #: The cohorts whose FLAIRs the step segments (those the paper registers).
@@ -282,11 +285,30 @@ def predict_cohort(profile: Profile, cohort: str) -> pd.DataFrame:
                 software = load_volume(row.wmh_mask_path, dtype=np.uint8).data > 0
                 record["software_ml"] = float(software.sum() * flair.voxel_volume_ml)
                 record["software_dice_vs_truth"] = dice(software, ref_mask)
+            ventricles = _ventricles_path(run, row.subject_id)
+            if ventricles is not None:
+                # Seed 002's periventricular vs deep WMH, where the ventricles
+                # are known (on the twin: its truth).
+                vent = load_volume(ventricles, dtype=np.uint8)
+                if not vent.same_grid(flair, atol=0.5):
+                    raise WMHInputError(f"subject {row.subject_id}: its ventricle mask "
+                                        f"({ventricles.name}) is not on its FLAIR's grid; fix: "
+                                        "rebuild the twin (make clean, then make book)")
+                record.update({f"ensemble_vs_{label}_dice_{k}": v for k, v in subregion_dice(
+                    mask, ref_mask, vent.data > 0, flair.spacing).items()})
             counts = lesionwise(mask, ref_mask, spacing=flair.spacing)
             lesions.append(counts.assign(subject_id=row.subject_id, cohort=cohort,
                                          split=record["split"], reference=label))
         rows.append(record)
     predictions = pd.DataFrame(rows, columns=None if rows else ["subject_id", "cohort", "split"])
+    empty = predictions.loc[predictions["wmh_ml"] == 0, "subject_id"] if rows else []
+    if len(empty):
+        # Said here, where it is made: with wmh_source leukoct an empty mask
+        # becomes an empty pseudo-label, and nnU-Net's training stops on them.
+        warnings.warn(f"{len(empty)} of {len(predictions)} {cohort} FLAIRs have no predicted WMH "
+                      f"({id_list(empty)}); if that is most of them the ensemble is undertrained: "
+                      "raise steps.flair_segmentation.epochs or iterations_per_epoch",
+                      stacklevel=2)
     predictions.to_csv(run.wmh_predictions(cohort), index=False)
     lesion_table = (pd.concat(lesions, ignore_index=True) if lesions else
                     pd.DataFrame(columns=["subject_id", "cohort", "split", "reference", "size"]))
@@ -296,6 +318,11 @@ def predict_cohort(profile: Profile, cohort: str) -> pd.DataFrame:
 
 def _truth_path(run: Run, subject: str) -> Path | None:
     path = run.truth_dir / f"{subject}_lesion_flair.nii.gz"
+    return path if path.exists() else None
+
+
+def _ventricles_path(run: Run, subject: str) -> Path | None:
+    path = run.truth_dir / f"{subject}_ventricles_flair.nii.gz"
     return path if path.exists() else None
 
 
