@@ -46,6 +46,19 @@ def test_dice_hand_computed():
     assert dice(ref, pred) == pytest.approx(4 / 7)  # symmetric
 
 
+def test_voxel_volumes_hand_computed():
+    # pred 4 voxels, ref 3, 2 shared; 0.5 mL voxels -> both 1.0, pred only 1.0, ref only 0.5.
+    pred = np.array([1, 1, 1, 1, 0, 0])
+    ref = np.array([0, 0, 1, 1, 1, 0])
+    v = metrics.voxel_volumes(pred, ref, voxel_ml=0.5)
+    assert (v.both_ml, v.pred_only_ml, v.ref_only_ml) == (1.0, 1.0, 0.5)
+    # Dice from the three volumes is dice() of the masks.
+    assert 2 * v.both_ml / (2 * v.both_ml + v.pred_only_ml + v.ref_only_ml) == \
+        pytest.approx(metrics.dice(pred, ref))
+    with pytest.raises(ValueError, match="positive"):
+        metrics.voxel_volumes(pred, ref, voxel_ml=0)
+
+
 def test_dice_accepts_0_1_integers_and_is_1_for_identical_masks():
     mask = np.zeros((3, 4, 5), dtype=np.uint8)
     mask[1, 1:3, 2:4] = 1

@@ -51,7 +51,7 @@ from leukoct.metrics.concordance import CCC_INTERVALS, CCCInterval, CCCResult, l
 from leukoct.metrics.correlation import PearsonResult, RSquaredResult, pearson, r_squared
 from leukoct.metrics.hausdorff import HausdorffResult, hausdorff
 from leukoct.metrics.lesionwise import lesionwise
-from leukoct.metrics.overlap import DiceSummary, dice, dice_summary
+from leukoct.metrics.overlap import DiceSummary, VoxelVolumes, dice, dice_summary, voxel_volumes
 
 __all__ = [
     "NanPolicy",
@@ -66,6 +66,8 @@ __all__ = [
     "BlandAltmanResult",
     "dice",
     "dice_summary",
+    "VoxelVolumes",
+    "voxel_volumes",
     "lins_ccc",
     "r_squared",
     "pearson",
