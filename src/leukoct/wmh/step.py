@@ -267,6 +267,7 @@ def predict_cohort(profile: Profile, cohort: str) -> pd.DataFrame:
             record[f"{n}_ml"] = float(m.sum() * flair.voxel_volume_ml)
         references = {"reference": row.wmh_reference_path,
                       "truth": _truth_path(run, row.subject_id)}
+        ventricles = _ventricles(run, row.subject_id, flair)
         for label, path in references.items():
             if not isinstance(path, str | Path) or not Path(path).exists():
                 continue
@@ -285,17 +286,11 @@ def predict_cohort(profile: Profile, cohort: str) -> pd.DataFrame:
                 software = load_volume(row.wmh_mask_path, dtype=np.uint8).data > 0
                 record["software_ml"] = float(software.sum() * flair.voxel_volume_ml)
                 record["software_dice_vs_truth"] = dice(software, ref_mask)
-            ventricles = _ventricles_path(run, row.subject_id)
             if ventricles is not None:
                 # Seed 002's periventricular vs deep WMH, where the ventricles
                 # are known (on the twin: its truth).
-                vent = load_volume(ventricles, dtype=np.uint8)
-                if not vent.same_grid(flair, atol=0.5):
-                    raise WMHInputError(f"subject {row.subject_id}: its ventricle mask "
-                                        f"({ventricles.name}) is not on its FLAIR's grid; fix: "
-                                        "rebuild the twin (make clean, then make book)")
                 record.update({f"ensemble_vs_{label}_dice_{k}": v for k, v in subregion_dice(
-                    mask, ref_mask, vent.data > 0, flair.spacing).items()})
+                    mask, ref_mask, ventricles, flair.spacing).items()})
             counts = lesionwise(mask, ref_mask, spacing=flair.spacing)
             lesions.append(counts.assign(subject_id=row.subject_id, cohort=cohort,
                                          split=record["split"], reference=label))
@@ -321,9 +316,16 @@ def _truth_path(run: Run, subject: str) -> Path | None:
     return path if path.exists() else None
 
 
-def _ventricles_path(run: Run, subject: str) -> Path | None:
+def _ventricles(run: Run, subject: str, flair: Volume) -> np.ndarray | None:
+    """The subject's ventricle mask on its FLAIR grid, where known (the twin's truth)."""
     path = run.truth_dir / f"{subject}_ventricles_flair.nii.gz"
-    return path if path.exists() else None
+    if not path.exists():
+        return None
+    vent = load_volume(path, dtype=np.uint8)
+    if not vent.same_grid(flair, atol=0.5):
+        raise WMHInputError(f"subject {subject}: its ventricle mask ({path.name}) is not on its "
+                            "FLAIR's grid; fix: rebuild the twin (make clean, then make book)")
+    return vent.data > 0
 
 
 def _save(path: Path, data: np.ndarray, affine: np.ndarray) -> None:
