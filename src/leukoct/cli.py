@@ -372,9 +372,7 @@ def profile_show(
 ) -> None:
     """Print every knob a profile runs with and where it comes from: the profile file, or
     the default (the paper's value).  --step: one notebook's parameters; --json: all."""
-    import yaml
-
-    from leukoct.config import ProfileError, load_profile, notebook_parameters
+    from leukoct.config import ProfileError, load_profile, notebook_parameters, profile_source
     from leukoct.knobs import settings_table
 
     prof = load_profile(profile)
@@ -388,7 +386,7 @@ def profile_show(
     if as_json:
         typer.echo(prof.model_dump_json(indent=2))
         return
-    given = (yaml.safe_load(prof.path.read_text(encoding="utf-8")) or {}).get("steps") or {}
+    given = profile_source(prof.path).get("steps") or {}
     rows = settings_table(given)
     width = max(len(r["knob"]) for r in rows)
     typer.echo(f"{prof.name}: {prof.description}\n"

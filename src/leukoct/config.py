@@ -54,6 +54,22 @@ class OutputSettings(_Strict):
                        "step outputs, logs).")
     figures: Path = Field(description="Folder of the paper's figures and tables.")
     book: Path = Field(description="Folder that receives the rendered book's _build/.")
+    shared: dict[str, Path] = Field(
+        default_factory=dict, description="Steps whose folder is another run's: a design "
+        "arm (leukoct.arms) reads what it does not change from the study it varies.")
+
+
+#: An arm's name becomes a folder name and a rule name.
+ARM_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class Arm(_Strict):
+    """One design arm: the study with some knobs changed (``leukoct.arms``)."""
+
+    description: str = Field(description="What the arm changes and why, in a sentence.")
+    steps: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="The knobs the arm sets, keyed by step, as a "
+        "profile's steps: section; every other knob is the profile's.")
 
 
 class Profile(_Strict):
@@ -69,6 +85,9 @@ class Profile(_Strict):
     steps: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-step knobs, keyed by step name: what the file "
         "sets, then (once loaded) every knob, the paper's value where the file sets none.")
+    arms: dict[str, Arm] = Field(
+        default_factory=dict, description="Design arms run beside the study, by name "
+        "(lower case, digits and _; leukoct.arms).")
     path: Path | None = Field(default=None, description="The profile file.")
     root: Path | None = Field(default=None, description="The project root.")
 
@@ -78,8 +97,8 @@ class Profile(_Strict):
         return self.data.manifest
 
     def step_dir(self, step: str) -> Path:
-        """Output folder of one study step."""
-        return self.outputs.root / step
+        """Output folder of one study step (another run's, where the step is shared)."""
+        return self.outputs.shared.get(step, self.outputs.root / step)
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -118,6 +137,49 @@ def profile_path(name_or_path: str | os.PathLike[str], root: Path | None = None)
     return path
 
 
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: a profile is a mapping of settings, not a "
+                           f"{type(raw).__name__}")
+    return raw
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (_merged(out[key], value) if isinstance(value, dict)
+                    and isinstance(out.get(key), dict) else value)
+    return out
+
+
+def profile_source(name_or_path: str | os.PathLike[str], root: Path | None = None,
+                   _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A profile file's settings as written, on top of those of the profile it ``extends``.
+
+    ``extends: demo`` (a name in ``profiles/`` or a YAML path) makes a file
+    hold only what differs from that profile: its mappings merge key by key
+    into the base's, every other value replaces the base's.  Chains are
+    followed; a cycle is an error naming the files.
+    """
+    path = profile_path(name_or_path, root)
+    raw = _read_yaml(path)
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    parent = profile_path(base, root)
+    chain = (*_seen, path)
+    if parent in chain:
+        raise ProfileError(f"{path}: extends {base!r}, which extends back to it ("
+                           + " -> ".join(p.name for p in (*chain, parent)) + "); fix: remove "
+                           "one of the extends: lines")
+    return _merged(profile_source(parent, root, chain), raw)
+
+
 def load_profile(name_or_path: str | os.PathLike[str] = "demo",
                  root: Path | None = None) -> Profile:
     """Load and validate a profile; relative paths become absolute.
@@ -143,10 +205,7 @@ def load_profile(name_or_path: str | os.PathLike[str] = "demo",
     """
     root = (root or find_project_root()).resolve()
     path = profile_path(name_or_path, root)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from exc
+    raw = profile_source(path, root)
     try:
         profile = Profile.model_validate(raw)
     except ValidationError as exc:
@@ -163,6 +222,7 @@ def load_profile(name_or_path: str | os.PathLike[str] = "demo",
     profile.outputs.root = absolute(profile.outputs.root)
     profile.outputs.figures = absolute(profile.outputs.figures)
     profile.outputs.book = absolute(profile.outputs.book)
+    profile.outputs.shared = {k: absolute(v) for k, v in profile.outputs.shared.items()}
     profile.path = path
     profile.root = root
     problems = step_problems(profile)
@@ -209,22 +269,38 @@ def step_problems(profile: Profile) -> list[str]:
     misspelled step or knob is silently ignored and the default used, and a
     wrong value fails deep inside a job.
     """
+    import re
+
+    problems = _knob_problems(profile.steps, "steps")
+    for name, arm in profile.arms.items():
+        if not re.match(ARM_NAME, name):
+            problems.append(f"  arms.{name}: an arm's name is lower case letters, digits and _, "
+                            "starting with a letter (it names a folder and a rule)")
+        if not arm.steps:
+            problems.append(f"  arms.{name}.steps: the arm changes no knob; fix: set the knobs "
+                            "it changes, or remove the arm")
+        problems += _knob_problems(arm.steps, f"arms.{name}.steps")
+    return problems
+
+
+def _knob_problems(steps: dict[str, dict[str, Any]], prefix: str) -> list[str]:
     from leukoct.knobs import STEP_KNOBS, knob_problem
 
     problems = []
-    for step, knobs in profile.steps.items():
+    for step, knobs in steps.items():
         if step not in STEP_KNOBS:
-            problems.append(f"  steps.{step}: not a study step{_nearest(step, list(STEP_KNOBS))}; "
-                            f"the steps are {', '.join(STEP_KNOBS)}")
+            problems.append(f"  {prefix}.{step}: not a study step"
+                            f"{_nearest(step, list(STEP_KNOBS))}; the steps are "
+                            f"{', '.join(STEP_KNOBS)}")
             continue
         allowed = list(STEP_KNOBS[step])
-        for knob, value in knobs.items():
+        for knob, value in (knobs or {}).items():
             if knob not in allowed:
-                problems.append(f"  steps.{step}.{knob}: not a knob of the {step} step"
+                problems.append(f"  {prefix}.{step}.{knob}: not a knob of the {step} step"
                                 f"{_nearest(str(knob), allowed)}; its knobs are "
                                 f"{', '.join(sorted(allowed))}")
             elif (why := knob_problem(step, knob, value)) is not None:
-                problems.append(f"  steps.{step}.{knob}: {why}")
+                problems.append(f"  {prefix}.{step}.{knob}: {why}")
     return problems
 
 
