@@ -8,6 +8,8 @@ SHELL := /bin/bash
 
 PYTHON   ?= python3.11
 PROFILE  ?= demo
+# ARMS=1: also run the profile's design arms (chapter 11; the study is not re-run).
+ARMS     ?= 0
 CORES    ?= $(shell nproc 2>/dev/null || echo 2)
 # EXECUTOR=slurm: every job but the local bookkeeping is an sbatch job
 # (workflow/profiles/slurm; account and partitions from SLURM_ACCOUNT,
@@ -35,7 +37,7 @@ help:
 	@echo "make test   run the test suite"
 	@echo "make lab    open JupyterLab on notebooks/"
 	@echo "make lint   ruff on the code and notebooks (also a test, and a pre-commit hook)"
-	@echo "options:    PROFILE=ci|demo|paper|real|path/to/profile.yaml  CORES=N  EXECUTOR=local|slurm"
+	@echo "options:    PROFILE=ci|demo|paper|real|path/to/profile.yaml  CORES=N  EXECUTOR=local|slurm  ARMS=1"
 
 env: $(STAMP)
 
@@ -54,11 +56,11 @@ book: $(STAMP)
 	@# lock; it is removed only when no Snakemake runs here (leukoct.workflow_lock).
 	@$(BIN)/leukoct unlock-stale
 ifeq ($(EXECUTOR),slurm)
-	$(BIN)/snakemake --workflow-profile workflow/profiles/slurm --config profile=$(PROFILE) \
+	$(BIN)/snakemake --workflow-profile workflow/profiles/slurm --config profile=$(PROFILE) arms=$(ARMS) \
 	  --slurm-logdir "$$($(BIN)/python -c 'from leukoct.config import load_profile; from leukoct.run import Run; print(Run(load_profile("$(PROFILE)")).slurm_logs)')" \
 	  || { $(BIN)/leukoct failures; exit 1; }
 else
-	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) --rerun-incomplete \
+	$(BIN)/snakemake --cores $(CORES) --config profile=$(PROFILE) arms=$(ARMS) --rerun-incomplete \
 	  || { $(BIN)/leukoct failures; exit 1; }
 endif
 	@echo "time per step (the last time each ran):"

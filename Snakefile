@@ -17,17 +17,19 @@
 include: "workflow/rules/common.smk"    # the profile, the run's files, papermill
 
 
-localrules: all, book, cascade, registration_qc, volumes, overlaps, rulegraph
+localrules: all, book, cascade, rulegraph
 
 
 rule all:
     input:
         RUN.book_index,
+        ARM_OUTPUTS,
 
 
 include: "workflow/rules/data.smk"          # the twin builds the study (00, 01)
 include: "workflow/rules/flair.smk"         # FLAIR WMH segmentation: ensemble, masks (03)
 include: "workflow/rules/registration.smk"  # who is registered; FLAIR -> CT (02, 04)
 include: "workflow/rules/segmentation.smk"  # nnU-Net: export, plan, train, predict (05, 06)
+include: "workflow/rules/arms.smk"          # design arms: the study with one choice changed
 include: "workflow/rules/chapters.smk"      # one notebook rule per study step (00-10)
 include: "workflow/rules/book.smk"          # the rule graph and the Jupyter Book

@@ -24,7 +24,7 @@ import yaml
 from manifest_edit import edit_cells, read_rows
 from profile_edit import profile_in
 
-from leukoct import manifest_views, predictions, pseudolabels
+from leukoct import arms, manifest_views, predictions, pseudolabels
 from leukoct.book import artefact_registry
 from leukoct.config import load_profile
 from leukoct.manifest import sha256_file
@@ -669,3 +669,54 @@ def test_registration_fans_out_on_a_real_slurm_cluster(ci_run: tuple[Path, Path]
         a, b = (np.asanyarray(nib.load(r / name).dataobj)
                 for r in (on_slurm.outputs.root, local.outputs.root))
         assert np.array_equal(a, b), subject
+
+
+@pytest.mark.slow
+def test_a_design_arm_reruns_only_the_steps_its_knobs_reach(ci_run: tuple[Path, Path]) -> None:
+    """An arm (leukoct.arms) that changes the pseudo-label rule re-registers, retrains
+    and re-evaluates under <root>/arms/<arm>/, only when asked for, and re-runs
+    nothing of the study."""
+    tmp_path, profile = ci_run
+    study = Run(load_profile(profile, root=ROOT))
+    original = profile.read_text(encoding="utf-8")
+    profile.write_text(original + (
+        "arms:\n  label_p05:\n"
+        "    description: pseudo-label = linearly carried probability > 0.5\n"
+        "    steps:\n      registration: {label_interpolation: linear, threshold: 0.5}\n"),
+        encoding="utf-8")
+    try:
+        # Naming an arm re-runs nothing; the arms run only when asked for
+        # (make book ARMS=1: --config arms=true), and then only the arm's jobs.
+        assert not planned_rules(snakemake(tmp_path, profile, "--dry-run"))
+        planned = planned_rules(snakemake(tmp_path, profile, "arms=true", "--dry-run"))
+        # The arm's jobs, and the chapter that compares it (and so the book).
+        own = set(planned) - {"all", "design_arms", "book"}
+        assert own and all(name.startswith("arm_label_p05_") for name in own), planned
+        assert {"arm_label_p05_register", "arm_label_p05_nnunet_train",
+                "arm_label_p05_overlaps"} <= set(planned)
+        before = study.overlaps.stat().st_mtime_ns
+        snakemake(tmp_path, profile, "arms=true", "--cores", "2")
+        assert study.overlaps.stat().st_mtime_ns == before          # the study is untouched
+        arm = Run(arms.arm_profile(load_profile(profile, root=ROOT), "label_p05"))
+        study_qc, arm_qc = pd.read_csv(study.qc), pd.read_csv(arm.qc)
+        assert sorted(arm_qc["subject_id"]) == sorted(study_qc["subject_id"])
+        assert arm.qc.is_relative_to(study.root / "arms" / "label_p05")
+        # The arm's labels are its own: another rule, other files than the study's.
+        differ = [sha256_file(arm.registration_subject(s) / "wmh_pseudolabel_ct.nii.gz")
+                  != sha256_file(study.registration_subject(s) / "wmh_pseudolabel_ct.nii.gz")
+                  for s in arm_qc["subject_id"]]
+        assert sum(differ) >= len(differ) // 2, differ
+        overlaps = pd.read_csv(arm.overlaps)
+        assert sorted(overlaps["subject_id"]) == sorted(pd.read_csv(study.overlaps)["subject_id"])
+        # Shared, not copied: the arm reads the study's curation.
+        assert arm.curated == study.curated
+        assert not (study.root / "arms" / "label_p05" / "curation").exists()
+        # Chapter 11 compares the arm with the study, against the twin's truth.
+        chapter = json.loads(study.notebook("11_design_arms").read_text(encoding="utf-8"))
+        text = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get(
+            "text/markdown", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+            for c in chapter["cells"] for o in c.get("outputs", []))
+        assert "label_p05" in text and "prediction_vs_truth_ccc" in text
+        assert "Of the 1 arm, " in text
+    finally:
+        profile.write_text(original, encoding="utf-8")

@@ -43,6 +43,11 @@ PRODUCING_STEPS: tuple[str, ...] = ("data", "twin", "curation", "flair_segmentat
                                     "registration", "training", "inference", "evaluation")
 
 
+#: The producing steps an arm may re-run (the workflow writes their rules for
+#: it: workflow/rules/arms.smk); the ones before are always the study's.
+ARM_STEPS: tuple[str, ...] = PRODUCING_STEPS[PRODUCING_STEPS.index("registration"):]
+
+
 def _arm(profile: Profile, name: str) -> Arm:
     if name not in profile.arms:
         known = ", ".join(profile.arms) or "none"
@@ -73,6 +78,11 @@ def rerun_steps(profile: Profile, name: str) -> tuple[str, ...]:
             f"{profile.path}: arm {name!r} changes no step that produces data (the steps are "
             f"{', '.join(PRODUCING_STEPS)}), so it would repeat the study; fix: set a knob of "
             "one of them to a value other than the profile's")
+    if changed[0] not in ARM_STEPS:
+        raise ProfileError(
+            f"{profile.path}: arm {name!r} changes steps.{changed[0]}; an arm re-runs "
+            f"{', '.join(ARM_STEPS)} and shares every step before them (docs/decisions.md, "
+            "the arm plan); fix: vary that step in a profile of its own")
     return PRODUCING_STEPS[PRODUCING_STEPS.index(changed[0]):]
 
 
@@ -113,13 +123,14 @@ def _relative(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-def write_arm_profile(profile: Profile, name: str) -> Path:
+def write_arm_profile(profile: Profile, name: str, into: Path | None = None) -> Path:
     """Write arm ``name``'s profile file and return its path.
 
     Paths inside the project are written relative to its root, as in the
     shipped profiles.  The file is rewritten only when its content changes,
     so its date tells when the arm's settings last changed.  Loading it
-    gives :func:`arm_profile`'s profile back.
+    gives :func:`arm_profile`'s profile back.  ``into``: a folder to write
+    it to instead of the arm's own (a dry run writes nothing into the run).
     """
     derived = arm_profile(profile, name)
     root = profile.root
@@ -133,7 +144,7 @@ def write_arm_profile(profile: Profile, name: str) -> Path:
     text = (f"# Arm {name} of profile {profile.name}, written by leukoct.arms from "
             f"{_relative(profile.path, root) if profile.path else profile.name}: edit that "
             "profile, not this file.\n" + yaml.safe_dump(data, sort_keys=False))
-    path = derived.path
+    path = derived.path if into is None else into / f"{name}.yaml"
     assert path is not None
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,12 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
                                   "merged (paper: 5, i.e. 5 and 6).")),
         age_cut=(float, Field(70.0, gt=0, lt=120, description="Table S4 strata: below vs at or "
                               "above this age (paper: 70)."))),
+    "design_arms": dict(
+        confidence=(float, Confidence), ccc_interval=(CCCIntervalType, CCCIntervalKnob),
+        dataset=(Literal["internal", "external"], Field(
+            "external", description="The set the designs are compared on.")),
+        n_resamples=(int, Field(2000, ge=100, description="Bootstrap resamples of the "
+                                "arm-minus-study CCC difference."))),
 }
 
 

@@ -94,6 +94,10 @@ STEPS: tuple[Step, ...] = (
     Step("10_clinical", "clinical",
          "Clinical validation: age, risk factors, 3-month mRS (Tables 3, S4, Figure S4)",
          reads=("volumes", "curated", "view:clinical"), artefacts=("tableS3",), values=True),
+    Step("11_design_arms", "design_arms",
+         "Design arms: the paper's choices tested on known truth (beyond the paper)",
+         # Each arm's volumes and overlaps, when the arms are asked for (make book ARMS=1).
+         reads=("volumes", "overlaps", "view:evaluation", "arms")),
 )
 
 

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from leukoct import manifest_views, predictions, pseudolabels
+from leukoct import arms, manifest_views, predictions, pseudolabels
 from leukoct.book import artefact_registry
 from leukoct.cluster import job_resources
 from leukoct.config import load_profile, notebook_parameters
@@ -126,4 +126,22 @@ WORKFLOW_INPUTS = {
     "cases": str(NNUNET.cases),
     "wmh_models": [str(RUN.wmh_model(m)) for m in WMH_MODELS],
     "wmh_tables": [str(RUN.wmh_predictions(c)) for c in WMH_COHORTS],
+    # The design arms' volumes and overlaps (empty unless asked for: ARM_OUTPUTS below).
+    "arms": [],
 }
+
+
+# The design arms (leukoct.arms; rules: arms.smk) run only when asked
+# (`make book ARMS=1`, i.e. --config arms=true): they are issue 22's extra
+# trainings, outside the default build's budget.  The study's own jobs are the
+# same either way, so asking for the arms re-runs nothing of the study.  Each
+# arm's profile file is written here, at parse time, and only when its settings
+# change (arms.write_arm_profile): the jobs are given its path.  A dry run
+# writes them to its temporary folder, as it does the views.
+RUN_ARMS = str(config.get("arms", False)).lower() in ("1", "true", "yes")
+ARMS = ({name: load_profile(arms.write_arm_profile(PROFILE, name, into=DRY_VIEWS), root=ROOT)
+         for name in PROFILE.arms} if RUN_ARMS else {})
+#: What the arms hand on: each arm's volumes and overlaps.
+ARM_OUTPUTS = [str(p) for profile in ARMS.values()
+               for p in (Run(profile).volumes, Run(profile).overlaps)]
+WORKFLOW_INPUTS["arms"] = ARM_OUTPUTS

@@ -1,117 +1,144 @@
 # nnU-Net on CT: export, plan, train; predict every cohort; volumes and overlaps.
+# One function writes these rules for a profile: the study's, and each design
+# arm's that re-runs them (arms.smk), so no rule is written twice.
 
 
-rule nnunet_export:
-    """Development CTs (HU clipped) and pseudo-labels in nnU-Net's raw format; integrity check."""
-    input:
-        **manifest_input("scans"),
-        curated=str(RUN.curated),
-        # The pseudo-labels of every registered subject exist once the QC is gathered.
-        qc=str(RUN.qc),
-    output:
-        dataset=str(NNUNET.dataset_raw / "dataset.json"),
-        cases=str(NNUNET.cases),
-    params:
-        profile=str(PROFILE.path),
-        normalization=TRAINING.normalization,
-    log:
-        log("nnunet_export"),
-    shell:
-        "leukoct nnunet-export --profile {params.profile} > {log} 2>&1"
+def segmentation_rules(tag, profile, run, steps=("training", "inference", "evaluation")):
+    """The nnU-Net rules of one profile: the study's (``tag`` empty) or a design arm's
+    (``tag`` its name and _), for the producing ``steps`` it runs itself."""
+    nnunet = predictions.folders(profile)
+    training = predictions.training_settings(profile)
+    fold = nnunet.fold_dir(training)
+    final_weights = str(fold / "checkpoint_final.pth")
+
+    if "training" in steps:
+
+        rule:
+            """Development CTs (HU clipped) and pseudo-labels in nnU-Net's raw format; integrity check."""
+            name:
+                f"{tag}nnunet_export"
+            input:
+                **manifest_input("scans"),
+                curated=str(run.curated),
+                # The pseudo-labels of every registered subject exist once the QC is gathered.
+                qc=str(run.qc),
+            output:
+                dataset=str(nnunet.dataset_raw / "dataset.json"),
+                cases=str(nnunet.cases),
+            params:
+                profile=str(profile.path),
+                normalization=training.normalization,
+            log:
+                str(run.logs / "nnunet_export.log"),
+            shell:
+                "leukoct nnunet-export --profile {params.profile} > {log} 2>&1"
+
+        rule:
+            """nnU-Net fingerprint, 2d plan and preprocessing; the train/internal split."""
+            name:
+                f"{tag}nnunet_plan"
+            input:
+                dataset=str(nnunet.dataset_raw / "dataset.json"),
+                cases=str(nnunet.cases),
+            output:
+                plans=str(nnunet.plans(training)),
+                splits=str(nnunet.splits),
+            params:
+                profile=str(profile.path),
+                network=json.dumps({k: getattr(training, k) for k in
+                                    ("configuration", "inplane_spacing_mm", "batch_size",
+                                     "base_features", "max_features")}),
+            threads: profile.threads
+            resources:
+                **cluster("nnunet_plan"),
+            log:
+                str(run.logs / "nnunet_plan.log"),
+            shell:
+                "leukoct nnunet-plan --profile {params.profile} > {log} 2>&1"
+
+        rule:
+            """Train nnU-Net on the pseudo-labels (resumes an interrupted run)."""
+            name:
+                f"{tag}nnunet_train"
+            input:
+                plans=str(nnunet.plans(training)),
+                splits=str(nnunet.splits),
+            output:
+                checkpoint=final_weights,
+                validation=str(fold / "validation" / "summary.json"),
+            params:
+                profile=str(profile.path),
+                schedule=json.dumps(training.model_dump(exclude={"threads"}), sort_keys=True),
+            threads: profile.threads
+            resources:
+                **cluster("nnunet_train"),
+            log:
+                str(run.logs / "nnunet_train.log"),
+            shell:
+                "leukoct nnunet-train --profile {params.profile} > {log} 2>&1"
+
+    if "inference" in steps:
+
+        rule:
+            """Predict LA on every included CT of one group, with one predictor."""
+            name:
+                f"{tag}nnunet_predict"
+            input:
+                checkpoint=final_weights,
+                curated=str(run.curated),
+                **manifest_input("scans"),
+            output:
+                predictions=str(run.predictions("{group}")),
+            params:
+                profile=str(profile.path),
+                settings=json.dumps(profile.steps.get("inference", {}), sort_keys=True),
+            wildcard_constraints:
+                group="|".join(predictions.GROUPS),
+            threads: profile.threads
+            resources:
+                **cluster("nnunet_predict"),
+            log:
+                str(run.logs / "predict" / "{group}.log"),
+            shell:
+                "leukoct nnunet-predict --profile {params.profile} --group {wildcards.group}"
+                " > {log} 2>&1"
+
+        rule:
+            """Predicted, registered, FLAIR and (twin) true LA volumes: one table."""
+            name:
+                f"{tag}volumes"
+            localrule: True
+            input:
+                predictions=[str(run.predictions(g)) for g in predictions.GROUPS],
+                curated=str(run.curated),
+                qc=str(run.qc),
+                # The CT vendor of each subject.
+                **manifest_input("scans"),
+            output:
+                volumes=str(run.volumes),
+            params:
+                profile=str(profile.path),
+            log:
+                str(run.logs / "volumes.log"),
+            shell:
+                "leukoct volumes --profile {params.profile} {input.predictions} > {log} 2>&1"
+
+    rule:
+        """Per-subject Dice of prediction vs pseudo-label, manual mask and (twin) truth."""
+        name:
+            f"{tag}overlaps"
+        localrule: True
+        input:
+            volumes=str(run.volumes),
+            **manifest_input("scans"),
+        output:
+            overlaps=str(run.overlaps),
+        params:
+            profile=str(profile.path),
+        log:
+            str(run.logs / "overlaps.log"),
+        shell:
+            "leukoct overlaps --profile {params.profile} > {log} 2>&1"
 
 
-rule nnunet_plan:
-    """nnU-Net fingerprint, 2d plan and preprocessing; the train/internal split."""
-    input:
-        dataset=str(NNUNET.dataset_raw / "dataset.json"),
-        cases=str(NNUNET.cases),
-    output:
-        plans=str(NNUNET.plans(TRAINING)),
-        splits=str(NNUNET.splits),
-    params:
-        profile=str(PROFILE.path),
-        network=json.dumps({k: getattr(TRAINING, k) for k in
-                            ("configuration", "inplane_spacing_mm", "batch_size", "base_features",
-                             "max_features")}),
-    threads: PROFILE.threads
-    resources:
-        **cluster("nnunet_plan"),
-    log:
-        log("nnunet_plan"),
-    shell:
-        "leukoct nnunet-plan --profile {params.profile} > {log} 2>&1"
-
-
-rule nnunet_train:
-    """Train nnU-Net on the pseudo-labels (resumes an interrupted run)."""
-    input:
-        plans=str(NNUNET.plans(TRAINING)),
-        splits=str(NNUNET.splits),
-    output:
-        checkpoint=WORKFLOW_INPUTS["checkpoint"],
-        validation=WORKFLOW_INPUTS["validation"],
-    params:
-        profile=str(PROFILE.path),
-        schedule=json.dumps(TRAINING.model_dump(exclude={"threads"}), sort_keys=True),
-    threads: PROFILE.threads
-    resources:
-        **cluster("nnunet_train"),
-    log:
-        log("nnunet_train"),
-    shell:
-        "leukoct nnunet-train --profile {params.profile} > {log} 2>&1"
-
-
-rule nnunet_predict:
-    """Predict LA on every included CT of one group, with one predictor."""
-    input:
-        checkpoint=WORKFLOW_INPUTS["checkpoint"],
-        curated=str(RUN.curated),
-        **manifest_input("scans"),
-    output:
-        predictions=str(RUN.predictions("{group}")),
-    params:
-        profile=str(PROFILE.path),
-        settings=json.dumps(PROFILE.steps.get("inference", {}), sort_keys=True),
-    wildcard_constraints:
-        group="|".join(predictions.GROUPS),
-    threads: PROFILE.threads
-    resources:
-        **cluster("nnunet_predict"),
-    log:
-        log("predict/{group}"),
-    shell:
-        "leukoct nnunet-predict --profile {params.profile} --group {wildcards.group} > {log} 2>&1"
-
-
-rule volumes:
-    """Predicted, registered, FLAIR and (twin) true LA volumes: one table."""
-    input:
-        predictions=[str(RUN.predictions(g)) for g in predictions.GROUPS],
-        curated=str(RUN.curated),
-        qc=str(RUN.qc),
-        # The CT vendor of each subject.
-        **manifest_input("scans"),
-    output:
-        volumes=str(RUN.volumes),
-    params:
-        profile=str(PROFILE.path),
-    log:
-        log("volumes"),
-    shell:
-        "leukoct volumes --profile {params.profile} {input.predictions} > {log} 2>&1"
-
-
-rule overlaps:
-    """Per-subject Dice of prediction vs pseudo-label, manual mask and (twin) truth."""
-    input:
-        volumes=str(RUN.volumes),
-        **manifest_input("scans"),
-    output:
-        overlaps=str(RUN.overlaps),
-    params:
-        profile=str(PROFILE.path),
-    log:
-        log("overlaps"),
-    shell:
-        "leukoct overlaps --profile {params.profile} > {log} 2>&1"
+segmentation_rules("", PROFILE, RUN)

@@ -1,0 +1,173 @@
+"""The design arms side by side (issue 22; beyond the paper).
+
+Each design arm (:mod:`leukoct.arms`) is the study with one choice changed.
+A paper can only score a design against its own labels; the digital twin can
+also score it against the true LA, which is what a user of the volumes
+needs.  :func:`design_table` gives, per design and on one evaluation set,
+the agreement of the pseudo-labels and of the predictions with the truth and
+of the predictions with the pseudo-labels (:func:`twin_error_budget`'s three
+comparisons), Pearson's r, the Bland-Altman bias against the truth and the
+Fazekas correlation.  :func:`design_differences` compares every arm with the
+study's own design on the same subjects: the CCC against the truth by a
+paired percentile bootstrap (:func:`scipy.stats.bootstrap`), the Dice
+against the truth by a paired t interval.  :func:`design_reading` says which
+change matters most, from those numbers.
+
+Pure functions of analysis frames (:func:`leukoct.evaluation.study_frame` of
+each design's profile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from leukoct import metrics
+from leukoct.evaluation._common import PREDICTED
+from leukoct.evaluation.budget import ERROR_BUDGET, twin_error_budget
+from leukoct.evaluation.figures import fazekas_correlation
+from leukoct.messages import require_columns
+from leukoct.metrics import CCCInterval
+
+#: The label of the profile's own design among the arms.
+STUDY = "study"
+#: Short names of the error budget's three comparisons (in its order).
+COMPARISONS = ("label_vs_truth", "prediction_vs_label", "prediction_vs_truth")
+
+
+def design_table(frames: Mapping[str, pd.DataFrame], *, dataset: str = "external",
+                 confidence: float = 0.95,
+                 ccc_interval: CCCInterval = "asymptotic") -> pd.DataFrame:
+    """One row per design: its agreement with the pseudo-labels and the truth.
+
+    Parameters
+    ----------
+    frames
+        Design name -> analysis frame of a twin run (``true_ml`` and the
+        truth overlaps present); :data:`STUDY` first by convention.
+    dataset
+        The evaluation set (default the external test set).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``design``, ``n``, for each of :data:`COMPARISONS` the CCC and Dice
+        with their intervals (``<comparison>_ccc``, ``_ccc_ci_low``,
+        ``_ccc_ci_high``, ``_dice``, ``_dice_ci_low``, ``_dice_ci_high``),
+        ``r_vs_truth``, ``bias_vs_truth_ml`` with its interval, and
+        ``fazekas_r`` (Pearson r of the predicted volume with the grade).
+    """
+    rows = []
+    for design, frame in frames.items():
+        budget = twin_error_budget(frame, datasets=(dataset,), confidence=confidence,
+                                   ccc_interval=ccc_interval)
+        row: dict[str, object] = {"design": design}
+        for short, (label, *_rest) in zip(COMPARISONS, ERROR_BUDGET):
+            b = budget.loc[budget["comparison"] == label].iloc[0]
+            for key in ("ccc", "ccc_ci_low", "ccc_ci_high", "dice", "dice_ci_low",
+                        "dice_ci_high"):
+                row[f"{short}_{key}"] = float(b[key])
+            if short == "prediction_vs_truth":
+                row["n"] = int(b["n_volume"])
+        sub = frame[(frame["dataset"] == dataset)].dropna(subset=[PREDICTED, "true_ml"])
+        if len(sub) >= 3:
+            row["r_vs_truth"] = metrics.pearson(sub[PREDICTED], sub["true_ml"],
+                                                confidence=confidence).r
+            ba = metrics.bland_altman(sub[PREDICTED], sub["true_ml"], confidence=confidence)
+            row.update(bias_vs_truth_ml=ba.bias, bias_ci_low=ba.bias_ci_low,
+                       bias_ci_high=ba.bias_ci_high)
+        fazekas = fazekas_correlation(frame[frame["dataset"] == dataset], confidence=confidence)
+        volume = fazekas[fazekas["scale"] == "volume"] if "scale" in fazekas else fazekas.iloc[0:0]
+        row["fazekas_r"] = float(volume["r"].iloc[0]) if len(volume) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _paired(study: pd.DataFrame, arm: pd.DataFrame, dataset: str,
+            columns: list[str]) -> pd.DataFrame:
+    keep = ["subject_id", *columns]
+    a = study.loc[study["dataset"] == dataset, keep]
+    b = arm.loc[arm["dataset"] == dataset, keep]
+    return a.merge(b, on="subject_id", suffixes=("_study", "_arm")).dropna()
+
+
+def design_differences(frames: Mapping[str, pd.DataFrame], *, reference: str = STUDY,
+                       dataset: str = "external", confidence: float = 0.95,
+                       n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Every other design against ``reference`` on their common subjects.
+
+    ``ccc_difference``: CCC of the prediction against the true LA, arm minus
+    reference, with a paired percentile bootstrap interval (subjects
+    resampled with their two predictions and their truth together; seeded,
+    so the table is the same on every run).  ``dice_difference``: mean
+    paired difference of the per-subject Dice against the truth, with a t
+    interval.  Positive: the arm is closer to the truth.
+    """
+    if reference not in frames:
+        raise ValueError(f"no design {reference!r} among {list(frames)}")
+    study = frames[reference]
+    for name, frame in frames.items():
+        require_columns(frame, ["subject_id", "dataset", PREDICTED, "true_ml", "dice_vs_truth"],
+                        f"the frame of design {name!r}")
+    rows = []
+    for design, frame in frames.items():
+        if design == reference:
+            continue
+        volumes = _paired(study, frame, dataset, [PREDICTED, "true_ml"])
+        row: dict[str, object] = {"design": design, "n": len(volumes)}
+        if len(volumes) >= 3:
+            truth = volumes["true_ml_study"].to_numpy()
+
+            def difference(arm: np.ndarray, ref: np.ndarray, true: np.ndarray) -> float:
+                return metrics.lins_ccc(arm, true).ccc - metrics.lins_ccc(ref, true).ccc
+
+            arm_ml, ref_ml = (volumes[f"{PREDICTED}_arm"].to_numpy(),
+                              volumes[f"{PREDICTED}_study"].to_numpy())
+            boot = stats.bootstrap((arm_ml, ref_ml, truth), difference, paired=True,
+                                   vectorized=False, n_resamples=n_resamples,
+                                   confidence_level=confidence, method="percentile",
+                                   random_state=np.random.default_rng(seed))
+            row.update(ccc_difference=difference(arm_ml, ref_ml, truth),
+                       ccc_difference_ci_low=float(boot.confidence_interval.low),
+                       ccc_difference_ci_high=float(boot.confidence_interval.high))
+        dice = _paired(study, frame, dataset, ["dice_vs_truth"])
+        row["n_dice"] = len(dice)
+        if len(dice) >= 2:
+            diff = dice["dice_vs_truth_arm"] - dice["dice_vs_truth_study"]
+            t = stats.ttest_rel(dice["dice_vs_truth_arm"], dice["dice_vs_truth_study"])
+            interval = t.confidence_interval(confidence)
+            row.update(dice_difference=float(diff.mean()), dice_difference_ci_low=interval.low,
+                       dice_difference_ci_high=interval.high, dice_p_value=float(t.pvalue))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def design_reading(differences: pd.DataFrame, descriptions: Mapping[str, str]) -> str:
+    """The chapter's reading of :func:`design_differences`, written from the numbers.
+
+    Names the arm whose change moves the CCC against the truth most (either
+    way), says whether its interval excludes 0, and counts the arms whose
+    interval lies wholly above or below 0.
+    """
+    scored = differences.dropna(subset=["ccc_difference"]) if len(differences) else differences
+    if not len(scored):
+        return "No arm has enough subjects in common with the study to compare."
+    top = scored.loc[scored["ccc_difference"].abs().idxmax()]
+    better = scored[scored["ccc_difference_ci_low"] > 0]["design"].tolist()
+    worse = scored[scored["ccc_difference_ci_high"] < 0]["design"].tolist()
+    direction = "raises" if top["ccc_difference"] > 0 else "lowers"
+    clear = (top["ccc_difference_ci_low"] > 0) or (top["ccc_difference_ci_high"] < 0)
+    arms = f"{len(scored)} arm" + ("s" if len(scored) != 1 else "")
+    text = (f"Of the {arms}, the change that moves the agreement with the true LA "
+            f"most is **{top['design']}** ({descriptions.get(top['design'], '')}): it "
+            f"{direction} the CCC of the predicted volume against the truth by "
+            f"{abs(top['ccc_difference']):.3f} (95 % CI {top['ccc_difference_ci_low']:+.3f} to "
+            f"{top['ccc_difference_ci_high']:+.3f}), "
+            + ("an interval that excludes 0." if clear else
+               "an interval that includes 0: at this size the twin cannot tell it from none."))
+    text += (f" Arms with an interval above 0: {', '.join(better) or 'none'}; below 0: "
+             f"{', '.join(worse) or 'none'}.")
+    return text
