@@ -32,6 +32,15 @@ def test_profile_show_step_parameters(monkeypatch) -> None:
     assert params["example_subject"] is None
 
 
+def test_profile_show_lists_the_design_arms_and_what_each_reruns(monkeypatch) -> None:
+    monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
+    result = runner.invoke(app, ["profile", "show", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "4 design arms (run with make book ARMS=1; chapter 11)" in result.stdout
+    assert ('  hu_zscore: steps.training.normalization="zscore"; re-runs training, inference, '
+            "evaluation") in result.stdout
+
+
 def test_dictionary_written(tmp_path: Path) -> None:
     out = tmp_path / "dd" / "dictionary.md"
     result = runner.invoke(app, ["dictionary", str(out)])

@@ -397,6 +397,14 @@ def profile_show(
         value = json.dumps(r["value"])
         note = "" if r["source"] == "default" else f"   (default: {json.dumps(r['default'])})"
         typer.echo(f"{r['knob']:<{width}}  {value:<22} {r['source']:<8}{note}".rstrip())
+    if prof.arms:
+        from leukoct.arms import rerun_steps
+
+        typer.echo(f"\n{len(prof.arms)} design arms (run with make book ARMS=1; chapter 11):")
+        for name, arm in prof.arms.items():
+            knobs = ", ".join(f"steps.{step}.{knob}={json.dumps(value)}"
+                              for step, set_ in arm.steps.items() for knob, value in set_.items())
+            typer.echo(f"  {name}: {knobs}; re-runs {', '.join(rerun_steps(prof, name))}")
 
 
 @app.command("book")
