@@ -106,6 +106,19 @@ def test_training_cases_name_subjects_without_pseudolabels(tmp_path):
         seg.training_cases(curated[curated["split"] != "internal"], manifest, labels.get)
 
 
+def test_a_learning_curve_trains_on_a_seeded_share_and_validates_on_all():
+    cases = pd.DataFrame({"subject_id": [f"T{i}" for i in range(10)] + ["V0", "V1"],
+                          "split": ["train"] * 10 + ["internal"] * 2})
+    half = seg.splits(cases, train_share=0.5, seed=3)[0]
+    assert len(half["train"]) == 5 and set(half["train"]) < {f"T{i}" for i in range(10)}
+    assert half["val"] == ["V0", "V1"]                       # the same cases score every point
+    assert half["train"] == sorted(half["train"], key=lambda s: int(s[1:]))  # table order kept
+    assert seg.splits(cases, 0.5, 3) == seg.splits(cases, 0.5, 3)            # seeded
+    assert seg.splits(cases, 0.5, 4) != seg.splits(cases, 0.5, 3)
+    assert len(seg.splits(cases, 0.01, 3)[0]["train"]) == 1                 # at least one
+    assert seg.splits(cases, 1.0, 3)[0]["train"] == [f"T{i}" for i in range(10)]
+
+
 def test_missing_checkpoint_names_path_and_command(tmp_path):
     folders = seg.NnunetFolders(tmp_path)
     with pytest.raises(seg.SegmentationError) as err:

@@ -88,7 +88,7 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
     "training": _borrowed(TrainingSettings, "normalization", "epochs", "iterations_per_epoch",
                           "val_iterations_per_epoch", "inplane_spacing_mm", "batch_size",
                           "base_features", "max_features", "device", "augmentation_workers",
-                          "cpu_precision"),
+                          "cpu_precision", "train_share"),
     "inference": _borrowed(InferenceSettings, "mirroring", "tile_step_size", "checkpoint",
                            "device", "cpu_precision"),
     "internal_validation": dict(confidence=(float, Confidence), min_n=(int, MinN),

@@ -107,6 +107,9 @@ class TrainingSettings(BaseModel):
         None, ge=0, description="nnU-Net's data-augmentation processes; None: 0 on CPU "
         "(augment in the training process, fastest on 2 cores), nnU-Net's choice on a GPU.")
     seed: int = Field(0, ge=0, description="Seed of torch, numpy and random before training.")
+    train_share: float = Field(
+        1.0, gt=0, le=1, description="Share of the training split nnU-Net trains on, a "
+        "seeded subset (1: all of it, the paper's); a learning-curve arm sets less.")
     cpu_precision: Literal["fp32", "bf16", "auto"] = Field(
         "fp32", description="Arithmetic on a CPU (nnU-Net: fp32; a GPU autocasts to fp16 "
         "whatever this says). bf16: torch's bfloat16 autocast, ~2x faster where the CPU has "

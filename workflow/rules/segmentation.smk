@@ -47,7 +47,7 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
                 profile=str(profile.path),
                 network=json.dumps({k: getattr(training, k) for k in
                                     ("configuration", "inplane_spacing_mm", "batch_size",
-                                     "base_features", "max_features")}),
+                                     "base_features", "max_features", "train_share")}),
             threads: profile.threads
             resources:
                 **cluster("nnunet_plan"),
