@@ -72,3 +72,49 @@ def test_the_reading_names_the_largest_change(frames):
 def test_differences_need_the_reference_design(frames):
     with pytest.raises(ValueError, match="no design 'paper'"):
         designs.design_differences(frames, reference="paper")
+
+
+def _graded_frame(predicted, dice):
+    fazekas = [0, 1, 1, 2, 2, 2, 3, 3, 3]
+    true = [1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 20.0, 21.0, 22.0]
+    return pd.DataFrame({"subject_id": [f"E{i}" for i in range(9)], "dataset": "external",
+                         "predicted_ml": predicted, "true_ml": true, "fazekas": fazekas,
+                         "dice_vs_truth": dice})
+
+
+def test_seed003_grading_by_hand():
+    """Nine subjects, three per Fazekas group (0-1, 2, 3), volumes in three
+    well-separated bands: thresholds fitted on any two thirds put every
+    held-out subject in its band (share 1).  A design that predicts 5 mL for
+    one Fazekas-3 subject grades that one wrong and no other: 8/9; its
+    confusion matrix has the one in row 3, column 0-1."""
+    dice = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    good = _graded_frame([1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 20.0, 21.0, 22.0], dice)
+    bad = _graded_frame([1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 5.0, 21.0, 22.0], dice)
+    summary, confusion = designs.design_grading({"study": good, "arm": bad}, folds=10, seed=0)
+    summary = summary.set_index("design")
+    assert summary.loc["study", "folds"] == 3          # the smallest group has 3 subjects
+    assert summary.loc["study", "share_correct"] == pytest.approx(1.0)
+    assert summary.loc["arm", "share_correct"] == pytest.approx(8 / 9)
+    assert summary.loc["truth", "share_correct"] == pytest.approx(1.0)
+    assert confusion["arm"].loc["3"].tolist() == [1, 0, 2]
+    assert confusion["arm"].to_numpy().sum() == 9
+    # Dice by visual group, by hand: (0.1+0.2+0.3)/3, (0.4+0.5+0.6)/3, (0.7+0.8+0.9)/3.
+    assert summary.loc["study", "dice_0-1"] == pytest.approx(0.2)
+    assert summary.loc["study", "dice_2"] == pytest.approx(0.5)
+    assert summary.loc["study", "dice_3"] == pytest.approx(0.8)
+    assert summary.loc["study", "dice_all"] == pytest.approx(0.5)
+    assert np.isnan(summary.loc["truth", "dice_all"])
+
+
+def test_grading_needs_two_groups_and_says_so_by_an_empty_row():
+    one_group = _graded_frame([1.0] * 9, np.full(9, 0.5)).assign(fazekas=2)
+    summary, confusion = designs.design_grading({"study": one_group})
+    assert summary.set_index("design").loc["study", "n"] == 0 and "study" not in confusion
+
+
+def test_learning_curve_orders_the_training_sizes(frames):
+    table = designs.design_table(frames)
+    curve = designs.learning_curve(table, {"study": 40, "close": 10})
+    assert curve["design"].tolist() == ["close", "study"] and curve["n_train"].tolist() == [10, 40]
+    assert "same" not in set(curve["design"])

@@ -112,7 +112,10 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
         dataset=(Literal["internal", "external"], Field(
             "external", description="The set the designs are compared on.")),
         n_resamples=(int, Field(2000, ge=100, description="Bootstrap resamples of the "
-                                "arm-minus-study CCC difference."))),
+                                "arm-minus-study CCC difference.")),
+        grading_folds=(int, Field(10, ge=2, description=(
+            "Folds of the cross-validated volume-threshold Fazekas grading (seed 003: 10; "
+            "fewer when a Fazekas group has fewer subjects than folds).")))),
 }
 
 

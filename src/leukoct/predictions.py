@@ -8,6 +8,7 @@ commands, one process each (nnU-Net binds its folders at import).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -82,6 +83,15 @@ def train(profile: Profile) -> Path:
     f = folders(profile)
     seg.use_folders(f, settings.threads)
     return seg.train(f, settings)
+
+
+def n_training_cases(profile: Profile) -> int:
+    """How many CTs the run's nnU-Net trained on: the train list of its own split file."""
+    path = folders(profile).splits
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no nnU-Net split file; fix: run the training step "
+                                "(leukoct nnunet-plan) first")
+    return len(json.loads(path.read_text(encoding="utf-8"))[0]["train"])
 
 
 def checkpoint_path(profile: Profile) -> Path:

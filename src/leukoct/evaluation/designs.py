@@ -11,7 +11,12 @@ Fazekas correlation.  :func:`design_differences` compares every arm with the
 study's own design on the same subjects: the CCC against the truth by a
 paired percentile bootstrap (:func:`scipy.stats.bootstrap`), the Dice
 against the truth by a paired t interval.  :func:`design_reading` says which
-change matters most, from those numbers.
+change matters most, from those numbers.  :func:`design_grading` scores each
+design the way Pitkänen et al. 2020 (seed 003) score theirs: the Fazekas
+group (0-1, 2, 3) estimated from the predicted volume by cross-validated
+volume thresholds (:mod:`leukoct.volume_grading`), its share correct, and
+the Dice against the truth by Fazekas group.  :func:`learning_curve` orders
+the designs that differ only in the size of their training set.
 
 Pure functions of analysis frames (:func:`leukoct.evaluation.study_frame` of
 each design's profile).
@@ -25,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from leukoct import metrics
+from leukoct import cv_ensemble, metrics, volume_grading
 from leukoct.evaluation._common import PREDICTED
 from leukoct.evaluation.budget import ERROR_BUDGET, twin_error_budget
 from leukoct.evaluation.figures import fazekas_correlation
@@ -171,3 +176,82 @@ def design_reading(differences: pd.DataFrame, descriptions: Mapping[str, str]) -
     text += (f" Arms with an interval above 0: {', '.join(better) or 'none'}; below 0: "
              f"{', '.join(worse) or 'none'}.")
     return text
+
+
+def _graded(frame: pd.DataFrame, volume: str, folds: int, seed: int) -> pd.DataFrame:
+    """Subjects with a volume and a Fazekas grade, with their visual and
+    cross-validated estimated groups."""
+    rows = frame.dropna(subset=[volume, "fazekas"]).sort_values("subject_id", kind="stable")
+    visual = volume_grading.fazekas_group(rows["fazekas"].astype(int).to_numpy())
+    visual.index = rows.index
+    counts = visual.value_counts()
+    if len(rows) < 2 or (counts > 0).sum() < 2:
+        return rows.iloc[0:0].assign(visual=pd.Series(dtype=object),
+                                     estimated=pd.Series(dtype=object))
+    # StratifiedKFold needs every fold to be drawable: no more folds than the
+    # smallest present group has subjects.
+    k = int(min(folds, counts[counts > 0].min(), len(rows)))
+    if k < 2:
+        return rows.iloc[0:0].assign(visual=pd.Series(dtype=object),
+                                     estimated=pd.Series(dtype=object))
+    estimated = volume_grading.cross_validated_groups(rows[volume], visual, folds=k, seed=seed)
+    return rows.assign(visual=visual.astype(str), estimated=estimated.astype(str), folds=k)
+
+
+def design_grading(frames: Mapping[str, pd.DataFrame], *, dataset: str = "external",
+                   folds: int = cv_ensemble.SEED003_FOLDS, seed: int = 0,
+                   ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Seed 003's Fazekas estimation and Dice by Fazekas group, per design.
+
+    For each design, the Fazekas group of every subject of ``dataset`` is
+    estimated from its predicted volume by volume thresholds fitted in
+    ``folds``-fold cross-validation (fewer folds when the smallest Fazekas
+    group has fewer subjects), and compared with the visual grade.  The
+    twin's true LA volume, graded the same way, is the row ``truth``: the
+    share correct that a perfect volume would reach on these grades.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        ``design``, ``n``, ``folds``, ``share_correct``, and the mean Dice
+        against the truth overall and per group (``dice_all``,
+        ``dice_0-1``, ``dice_2``, ``dice_3``; seed 003: 0.43 overall, 0.68 in
+        Fazekas 3, against its FLAIR labels).
+    confusion : dict
+        Design -> confusion matrix (rows visual, columns estimated; seed 003's
+        Table 2 layout).
+    """
+    rows, confusion = [], {}
+    study = next(iter(frames.values()), None)
+    sources = [(name, frame, PREDICTED) for name, frame in frames.items()]
+    if study is not None and "true_ml" in study and study["true_ml"].notna().any():
+        sources.append(("truth", study, "true_ml"))
+    for design, frame, volume in sources:
+        require_columns(frame, ["subject_id", "dataset", volume, "fazekas"],
+                        f"the frame of design {design!r}")
+        graded = _graded(frame[frame["dataset"] == dataset], volume, folds, seed)
+        row: dict[str, object] = {"design": design, "n": len(graded)}
+        if len(graded):
+            summary = volume_grading.grading_summary(graded["visual"], graded["estimated"])
+            confusion[design] = summary.confusion
+            row.update(folds=int(graded["folds"].iloc[0]), share_correct=summary.share_correct)
+            if volume == PREDICTED and "dice_vs_truth" in graded:
+                row["dice_all"] = float(graded["dice_vs_truth"].mean())
+                for group in volume_grading.GROUPS:
+                    dice = graded.loc[graded["visual"] == group, "dice_vs_truth"]
+                    row[f"dice_{group}"] = float(dice.mean()) if len(dice) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows), confusion
+
+
+def learning_curve(table: pd.DataFrame, n_train: Mapping[str, int]) -> pd.DataFrame:
+    """The designs of ``n_train`` (design -> number of training CTs), by training size.
+
+    ``table``: :func:`design_table`.  Only designs that differ from the study
+    in their training set's size belong in ``n_train`` (with the study
+    itself), so that the curve varies one thing.
+    """
+    keep = [d for d in n_train if d in set(table["design"])]
+    curve = table[table["design"].isin(keep)].copy()
+    curve.insert(1, "n_train", curve["design"].map(n_train).astype(int))
+    return curve.sort_values(["n_train", "design"], kind="stable").reset_index(drop=True)
