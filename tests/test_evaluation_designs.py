@@ -118,3 +118,30 @@ def test_learning_curve_orders_the_training_sizes(frames):
     curve = designs.learning_curve(table, {"study": 40, "close": 10})
     assert curve["design"].tolist() == ["close", "study"] and curve["n_train"].tolist() == [10, 40]
     assert "same" not in set(curve["design"])
+
+
+def test_age_slopes_recover_the_planted_effect_and_its_attenuation():
+    """On a simulated clinical cohort with a known age effect on log volume:
+    the exact volumes recover it; volumes halved keep it (log-scale shift);
+    square-rooted volumes halve every log-scale coefficient, by hand."""
+    from test_clinical import SIM_PARAMETERS, simulate_cohort
+
+    cohort = simulate_cohort()
+    exact = cohort.assign(predicted_ml=cohort["volume_ml"], true_ml=cohort["volume_ml"])
+    frames = {"study": exact, "halved": exact.assign(predicted_ml=exact["volume_ml"] / 2),
+              "sqrt": exact.assign(predicted_ml=np.sqrt(exact["volume_ml"]))}
+    slopes = designs.design_age_slopes(frames, alpha=0.001,
+                                       parameters=SIM_PARAMETERS).set_index("design")
+    planted = SIM_PARAMETERS["la_model"]["age_log_per_year"]
+    assert slopes.loc["study", "planted"] == planted and slopes.loc["study", "covered"]
+    assert slopes.loc["halved", "estimate"] == pytest.approx(slopes.loc["study", "estimate"])
+    assert slopes.loc["sqrt", "estimate"] == pytest.approx(slopes.loc["study", "estimate"] / 2)
+    assert not slopes.loc["sqrt", "covered"]
+    assert slopes.loc["truth", "estimate"] == pytest.approx(slopes.loc["study", "estimate"])
+
+
+def test_age_slopes_say_why_a_small_cohort_is_not_fitted():
+    tiny = pd.DataFrame({"subject_id": ["a", "b"], "age": [60, 70], "predicted_ml": [1.0, 2.0],
+                         "hypertension": [True, False]})
+    slopes = designs.design_age_slopes({"study": tiny})
+    assert slopes["note"].iloc[0].startswith("not fitted") and np.isnan(slopes["estimate"].iloc[0])

@@ -255,3 +255,51 @@ def learning_curve(table: pd.DataFrame, n_train: Mapping[str, int]) -> pd.DataFr
     curve = table[table["design"].isin(keep)].copy()
     curve.insert(1, "n_train", curve["design"].map(n_train).astype(int))
     return curve.sort_values(["n_train", "design"], kind="stable").reset_index(drop=True)
+
+
+def design_age_slopes(frames: Mapping[str, pd.DataFrame], *, alpha: float = 0.05,
+                      parameters: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """The clinical cohort's age effect on LA volume as each design recovers it.
+
+    The twin plants an age effect on log LA volume
+    (:func:`leukoct.twin.calibration.planted_model_effects`); each design's
+    predicted volumes are put through the clinical chapter's recovery model
+    (:func:`leukoct.clinical.recovery_table`, the log-volume OLS), and the
+    twin's true volumes of the first design's frame through the same model
+    (row ``truth``).  A design that shrinks every volume by one factor keeps
+    the slope; one that compresses their spread attenuates it.
+
+    Parameters
+    ----------
+    frames
+        Design -> :func:`leukoct.clinical.clinical_frame` of its volumes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``design, volume, estimate, ci_low, ci_high, planted, covered, n`` and,
+        where the model cannot be fitted at this size, ``note``.
+    """
+    from leukoct import clinical
+
+    rows = []
+    sources = [(name, frame, clinical.VOLUME) for name, frame in frames.items()]
+    first = next(iter(frames.values()), None)
+    if first is not None and "true_ml" in first and first["true_ml"].notna().any():
+        sources.append(("truth", first, "true_ml"))
+    for design, frame, volume in sources:
+        row: dict[str, object] = {"design": design, "volume": volume}
+        try:
+            table = clinical.recovery_table(frame, volume=volume, parameters=parameters,
+                                            alpha=alpha)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            row["note"] = f"not fitted: {exc}"
+        else:
+            age = table[(table["model"] == "log volume") & (table["term"] == "age")].iloc[0]
+            row.update(estimate=float(age["estimate"]), ci_low=float(age["ci_low"]),
+                       ci_high=float(age["ci_high"]), planted=float(age["truth"]),
+                       covered=bool(age["covered"]), n=int(age["n"]))
+        rows.append(row)
+    columns = ["design", "volume", "estimate", "ci_low", "ci_high", "planted", "covered", "n"]
+    out = pd.DataFrame(rows)
+    return out.reindex(columns=columns + (["note"] if "note" in out else []))
