@@ -8,7 +8,8 @@ SHELL := /bin/bash
 
 PYTHON   ?= python3.11
 PROFILE  ?= demo
-# ARMS=1: also run the profile's design arms (chapter 11; the study is not re-run).
+# ARMS=1: also run the profile's design arms (chapter 11; the study is not re-run);
+# ARMS=rigid,cv_ensemble: only those arms.
 ARMS     ?= 0
 CORES    ?= $(shell nproc 2>/dev/null || echo 2)
 # EXECUTOR=slurm: every job but the local bookkeeping is an sbatch job

@@ -108,6 +108,10 @@ def test_the_written_arm_profile_loads_back_and_is_not_rewritten(tmp_path):
     ("  Bad-Arm:\n    description: x\n    steps:\n      training: {epochs: 3}\n",
      r"arms\.Bad-Arm: an arm's name is lower case"),
     ("  bad:\n    description: x\n", r"arms\.bad\.steps: the arm changes no knob"),
+    ("  bad:\n    description: x\n    steps:\n      training: {cv_folds: 3, train_share: 0.5}\n",
+     r"arms\.bad\.steps\.training: cv_folds and train_share both choose who trains"),
+    ("  bad:\n    description: x\n    steps:\n      inference: {probability_threshold: 1.5}\n",
+     r"arms\.bad\.steps\.inference\.probability_threshold: "),
 ])
 def test_a_bad_arm_is_named_when_the_profile_loads(tmp_path, arm, message):
     with pytest.raises(ProfileError, match=message):
@@ -133,3 +137,17 @@ def test_an_extends_cycle_is_named(tmp_path):
     (tmp_path / "b.yaml").write_text(f"extends: {tmp_path / 'a.yaml'}\n", encoding="utf-8")
     with pytest.raises(ProfileError, match=r"extends back to it \(a\.yaml -> b\.yaml -> a\.yaml\)"):
         load_profile(tmp_path / "a.yaml", root=ROOT)
+
+
+def test_a_run_asks_for_every_arm_some_or_none(tmp_path):
+    """make book ARMS=1 / ARMS=short / ARMS=0 (--config arms=...)."""
+    profile = _profile(tmp_path)
+    for none in (None, False, 0, "0", "false", "", "no"):
+        assert arms.selected_arms(profile, none) == []
+    for every in (True, 1, "1", "true", "yes", "all"):
+        assert arms.selected_arms(profile, every) == ["label_p05", "short"]
+    assert arms.selected_arms(profile, "short") == ["short"]
+    assert arms.selected_arms(profile, "short, label_p05,short") == ["short", "label_p05"]
+    with pytest.raises(ProfileError, match="ARMS names rigid, other, which the profile does not "
+                       "have; its arms are label_p05, short"):
+        arms.selected_arms(profile, "rigid,short,other")

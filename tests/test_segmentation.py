@@ -265,3 +265,87 @@ def test_run_signature_changes_with_the_split_the_schedule_and_the_arithmetic(tm
     assert seg.run_signature(folders, settings, "bf16") != first
     folders.splits.write_text('[{"train": ["A"], "val": ["B"]}]')
     assert seg.run_signature(folders, settings) != first
+    # Seed 003's folds: fold k > 0 is another model; fold 0 keeps the signature
+    # it had before folds existed (an existing study's model is not retrained).
+    assert seg.run_signature(folders, settings, fold=1) != seg.run_signature(folders, settings)
+    assert "fold" not in seg.run_signature(folders, settings, fold=0)
+
+
+def test_cross_validation_folds_validate_every_development_subject_once():
+    """Seed 003's design (cv_folds = k): k folds over train and internal together;
+    each subject is validated by exactly one fold and never trained on by it."""
+    cases = pd.DataFrame({"subject_id": [f"T{i}" for i in range(7)] + ["V0", "V1", "V2"],
+                          "split": ["train"] * 7 + ["internal"] * 3})
+    folds = seg.splits(cases, seed=5, cv_folds=3)
+    assert len(folds) == 3
+    everyone = set(cases["subject_id"])
+    validated = [s for f in folds for s in f["val"]]
+    assert sorted(validated) == sorted(everyone)                  # each once
+    for f in folds:
+        assert set(f["train"]) | set(f["val"]) == everyone and not set(f["train"]) & set(f["val"])
+        assert len(f["val"]) in (3, 4)                            # 10 = 4 + 3 + 3
+    assert seg.splits(cases, seed=5, cv_folds=3) == folds         # seeded
+    assert seg.splits(cases, seed=6, cv_folds=3) != folds
+    with pytest.raises(seg.SegmentationError, match="at most 10"):
+        seg.splits(cases, cv_folds=11)
+    with pytest.raises(ValueError, match="set one"):
+        seg.splits(cases, train_share=0.5, cv_folds=3)
+
+
+def test_cv_settings_train_one_model_per_fold_and_leave_old_studies_alone():
+    assert seg.TrainingSettings().folds == (0,)
+    assert seg.TrainingSettings(cv_folds=4).folds == (0, 1, 2, 3)
+    with pytest.raises(ValueError, match="set one"):
+        seg.TrainingSettings(cv_folds=3, train_share=0.5)
+    with pytest.raises(ValueError):
+        seg.TrainingSettings(cv_folds=1)
+    # The workflow's parameter of the paper's design is what it was before the
+    # knob existed, so Snakemake does not retrain a built study.
+    plain = seg.TrainingSettings(epochs=3)
+    assert plain.workflow_params() == json.dumps(plain.model_dump(exclude={"threads", "cv_folds"}),
+                                                 sort_keys=True)
+    assert '"cv_folds": 3' in seg.TrainingSettings(cv_folds=3).workflow_params()
+
+
+def test_averaged_folds_threshold_the_mean_probability(tmp_path):
+    """Seed 003's ensemble at inference: each CT's mean foreground probability over
+    the folds that predict it, kept at >= 0.25; a development CT only by the fold
+    that held it out.  Stand-in predictors return constant softmax maps."""
+    ct = sitk.GetImageFromArray(np.full((2, 4, 4), 30, np.int16))
+    ct.SetSpacing((1.0, 1.0, 5.0))
+    sitk.WriteImage(ct, str(tmp_path / "ct.nii.gz"))
+    result = _run(f"""
+        from pathlib import Path
+        import numpy as np, pandas as pd, SimpleITK as sitk
+        from leukoct import nnunet_inference
+
+        class Constant:
+            def __init__(self, p):
+                self.p = p
+            def predict_single_npy_array(self, image, properties, save_or_return_probabilities):
+                fg = np.full(image.shape[1:], self.p, np.float32)
+                return (fg > 0.5).astype(np.uint8), np.stack([1 - fg, fg])
+
+        predictors = {{0: Constant(0.1), 1: Constant(0.2), 2: Constant(0.6)}}
+        ct = {str(tmp_path / 'ct.nii.gz')!r}
+        cases = pd.DataFrame({{"subject_id": ["ext", "dev", "pair"], "ct_path": [ct] * 3,
+                              "folds": [(0, 1, 2), (0,), (0, 1)]}})
+        out = Path({str(tmp_path / 'masks')!r})
+        for cut in (0.25, None):
+            table = nnunet_inference.predict_cases_averaged(predictors, cases, out, threshold=cut)
+            print(cut, table["predicted_ml"].round(4).tolist(), table["folds"].tolist())
+        mask = sitk.GetArrayFromImage(sitk.ReadImage(str(out / "ext.nii.gz")))
+        print(mask.shape, int(mask.sum()))
+        bad = cases.assign(folds=[(3,), (0,), (0,)])
+        try:
+            nnunet_inference.predict_cases_averaged(predictors, bad, out)
+        except nnunet_inference.SegmentationError as exc:
+            print("refused", exc)
+        """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # Means: ext (0.1+0.2+0.6)/3 = 0.3, dev 0.1, pair 0.15.  32 voxels of 5 uL = 0.16 mL.
+    assert lines[0] == "0.25 [0.16, 0.0, 0.0] [3, 1, 2]"
+    assert lines[1] == "None [0.0, 0.0, 0.0] [3, 1, 2]"      # 0.3 < one half
+    assert lines[2] == "(2, 4, 4) 0"                          # the last run's mask, on the CT grid
+    assert lines[3].startswith("refused ext: no model for folds [3]")

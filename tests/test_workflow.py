@@ -674,16 +674,20 @@ def test_registration_fans_out_on_a_real_slurm_cluster(ci_run: tuple[Path, Path]
 
 @pytest.mark.slow
 def test_a_design_arm_reruns_only_the_steps_its_knobs_reach(ci_run: tuple[Path, Path]) -> None:
-    """An arm (leukoct.arms) that changes the pseudo-label rule re-registers, retrains
-    and re-evaluates under <root>/arms/<arm>/, only when asked for, and re-runs
-    nothing of the study."""
+    """An arm (leukoct.arms) that changes the pseudo-label rule and trains seed 003's
+    cross-validation ensemble re-registers, retrains and re-evaluates under
+    <root>/arms/<arm>/, only when asked for, and re-runs nothing of the study."""
     tmp_path, profile = ci_run
     study = Run(load_profile(profile, root=ROOT))
     original = profile.read_text(encoding="utf-8")
+    # One arm, both kinds of change (registration, and training + inference), so
+    # the suite pays for one arm run.
     profile.write_text(original + (
         "arms:\n  label_p05:\n"
-        "    description: pseudo-label = linearly carried probability > 0.5\n"
-        "    steps:\n      registration: {label_interpolation: linear, threshold: 0.5}\n"),
+        "    description: pseudo-label = linearly carried probability > 0.5, 2-fold CV "
+        "ensemble thresholded at 0.25\n"
+        "    steps:\n      registration: {label_interpolation: linear, threshold: 0.5}\n"
+        "      training: {cv_folds: 2}\n      inference: {probability_threshold: 0.25}\n"),
         encoding="utf-8")
     # The tests before this one put back byte-identical files (a CT, a model,
     # a subject's registration), newer than what was built from them: mark the
@@ -713,6 +717,13 @@ def test_a_design_arm_reruns_only_the_steps_its_knobs_reach(ci_run: tuple[Path, 
                   != sha256_file(study.registration_subject(s) / "wmh_pseudolabel_ct.nii.gz")
                   for s in arm_qc["subject_id"]]
         assert sum(differ) >= len(differ) // 2, differ
+        # Seed 003's ensemble: a model per fold; a development CT predicted by the
+        # fold that held it out, every other CT by both.
+        arm_profile = arms.arm_profile(load_profile(profile, root=ROOT), "label_p05")
+        assert all(predictions.checkpoint_path(arm_profile, f).is_file() for f in (0, 1))
+        held_out = pd.read_csv(arm.predictions("development"))
+        assert len(held_out) and (held_out["folds"] == 1).all()
+        assert (pd.read_csv(arm.predictions("external"))["folds"] == 2).all()
         overlaps = pd.read_csv(arm.overlaps)
         assert sorted(overlaps["subject_id"]) == sorted(pd.read_csv(study.overlaps)["subject_id"])
         # Shared, not copied: the arm reads the study's curation.

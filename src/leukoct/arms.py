@@ -55,6 +55,36 @@ def _arm(profile: Profile, name: str) -> Arm:
     return profile.arms[name]
 
 
+#: What ``make book ARMS=...`` (``--config arms=...``) accepts for every arm / none.
+_ALL, _NONE = ("1", "true", "yes", "all"), ("", "0", "false", "no", "none")
+
+
+def selected_arms(profile: Profile, value: object) -> list[str]:
+    """The arms a run asks for: ``ARMS=1`` every arm, ``ARMS=rigid,cv_ensemble`` those.
+
+    A subset lets a reader on a laptop run the arms they care about within
+    their time (each re-registering arm costs about a study's registration
+    and training: docs/decisions.md); the chapter shows whichever have run.
+
+    Raises
+    ------
+    ProfileError
+        Naming an arm the profile does not have, with the ones it has.
+    """
+    text = str(value if value is not None else "").strip().lower()
+    if text in _NONE:
+        return []
+    if text in _ALL:
+        return list(profile.arms)
+    names = [n.strip() for n in str(value).split(",") if n.strip()]
+    unknown = [n for n in names if n not in profile.arms]
+    if unknown:
+        known = ", ".join(profile.arms) or "none"
+        raise ProfileError(f"{profile.path}: ARMS names {', '.join(unknown)}, which the profile "
+                           f"does not have; its arms are {known} (ARMS=1: all of them)")
+    return list(dict.fromkeys(names))
+
+
 def changed_steps(profile: Profile, name: str) -> list[str]:
     """The steps whose knobs arm ``name`` changes (a knob set to the profile's own value
     changes nothing), in study order."""

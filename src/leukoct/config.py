@@ -301,6 +301,12 @@ def _knob_problems(steps: dict[str, dict[str, Any]], prefix: str) -> list[str]:
                                 f"{', '.join(sorted(allowed))}")
             elif (why := knob_problem(step, knob, value)) is not None:
                 problems.append(f"  {prefix}.{step}.{knob}: {why}")
+        if step == "training" and knobs and knobs.get("cv_folds") is not None \
+                and (knobs.get("train_share") or 1.0) < 1.0:
+            # Two knobs that each choose who trains (TrainingSettings refuses both).
+            problems.append(f"  {prefix}.training: cv_folds and train_share both choose who "
+                            "trains; fix: set one of them (a learning curve keeps the paper's "
+                            "split, cv_folds null)")
     return problems
 
 

@@ -88,9 +88,9 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
     "training": _borrowed(TrainingSettings, "normalization", "epochs", "iterations_per_epoch",
                           "val_iterations_per_epoch", "inplane_spacing_mm", "batch_size",
                           "base_features", "max_features", "device", "augmentation_workers",
-                          "cpu_precision", "train_share"),
+                          "cpu_precision", "train_share", "cv_folds"),
     "inference": _borrowed(InferenceSettings, "mirroring", "tile_step_size", "checkpoint",
-                           "device", "cpu_precision"),
+                           "device", "cpu_precision", "probability_threshold"),
     "internal_validation": dict(confidence=(float, Confidence), min_n=(int, MinN),
                                 ccc_interval=(CCCIntervalType, CCCIntervalKnob)),
     "external": dict(

@@ -5,6 +5,8 @@ The predictor is rebuilt from the training run's plans and checkpoint
 package (:mod:`leukoct.nnunet_trainer`) predicts like nnU-Net's own; each CT
 gets the export's intensity treatment before nnU-Net's preprocessing
 (:func:`predict_cases`), so training and inference see the same input.
+A cross-validated design (seed 003) predicts each CT with several folds'
+models and averages their probabilities (:func:`predict_cases_averaged`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from leukoct import precision as arithmetic
+from leukoct.cv_ensemble import average_and_threshold
 from leukoct.images import mask_volume_ml
 from leukoct.segmentation import (
     FILE_ENDING,
@@ -123,3 +126,66 @@ def predict_cases(predictor: Any, cases: pd.DataFrame, out_dir: Path,
         rows.append({"subject_id": row.subject_id, "mask_path": str(target),
                      "predicted_ml": mask_volume_ml(seg, spacing), "seconds": seconds})
     return pd.DataFrame(rows, columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
+
+
+#: Without a probability threshold the averaged models label LA where their
+#: mean foreground probability reaches one half: the argmax of two classes.
+ARGMAX_THRESHOLD = 0.5
+
+
+def predict_cases_averaged(predictors: dict[int, Any], cases: pd.DataFrame, out_dir: Path,
+                           normalization: str = "zscore", precision: str = "fp32",
+                           threshold: float | None = None) -> pd.DataFrame:
+    """Predict LA on each CT as the mean probability of some folds' models.
+
+    Seed 003 (Pitkänen et al.) averages the probability maps of the models
+    that segment a CT and keeps the voxels whose mean reaches 0.25
+    (:func:`leukoct.cv_ensemble.average_and_threshold`).  nnU-Net's own
+    fold ensembling averages logits, not probabilities, so each model's
+    softmax is taken here (nnU-Net's ``save_or_return_probabilities``),
+    already resampled onto the CT's grid.
+
+    Parameters
+    ----------
+    predictors
+        Fold -> loaded predictor (:func:`load_predictor`).
+    cases
+        ``subject_id, ct_path, folds``: the folds whose models predict the
+        CT (a development CT: the one that held it out).
+    threshold
+        On the mean foreground probability; None: :data:`ARGMAX_THRESHOLD`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`predict_cases`, plus ``folds`` (how many models averaged).
+    """
+    from nnunetv2.imageio.simpleitk_reader_writer import SimpleITKIO
+
+    cut = ARGMAX_THRESHOLD if threshold is None else threshold
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reader = SimpleITKIO()
+    rows = []
+    for row in cases.itertuples():
+        unknown = set(row.folds) - set(predictors)
+        if unknown or not row.folds:
+            raise SegmentationError(f"{row.subject_id}: no model for folds {sorted(unknown)} "
+                                    f"(loaded: {sorted(predictors)})")
+        start = time.perf_counter()
+        image, properties = reader.read_images([str(row.ct_path)])
+        if normalization == "zscore":
+            image = clip_hounsfield(image)
+        maps = []
+        for fold in row.folds:
+            with arithmetic.cpu_autocast(precision):
+                _, probabilities = predictors[fold].predict_single_npy_array(
+                    image.astype(np.float32), properties, save_or_return_probabilities=True)
+            maps.append(np.clip(np.asarray(probabilities[1], dtype=np.float32), 0.0, 1.0))
+        _, mask = average_and_threshold(maps, cut)
+        target = out_dir / f"{row.subject_id}{FILE_ENDING}"
+        reader.write_seg(mask.astype(np.uint8), str(target), properties)
+        spacing = tuple(float(v) for v in properties["sitk_stuff"]["spacing"])
+        rows.append({"subject_id": row.subject_id, "mask_path": str(target),
+                     "predicted_ml": mask_volume_ml(mask, spacing),
+                     "seconds": time.perf_counter() - start, "folds": len(row.folds)})
+    return pd.DataFrame(rows, columns=["subject_id", "mask_path", "predicted_ml", "seconds", "folds"])

@@ -77,12 +77,13 @@ def plan(profile: Profile) -> Path:
     return seg.plan_and_preprocess(f, settings)
 
 
-def train(profile: Profile) -> Path:
-    """Train (or resume) the model; return its fold folder."""
+def train(profile: Profile) -> list[Path]:
+    """Train (or resume) the model, or each cross-validation fold's in turn;
+    return the fold folders."""
     settings = training_settings(profile)
     f = folders(profile)
     seg.use_folders(f, settings.threads)
-    return seg.train(f, settings)
+    return [seg.train(f, settings, fold) for fold in settings.folds]
 
 
 def n_training_cases(profile: Profile) -> int:
@@ -94,10 +95,19 @@ def n_training_cases(profile: Profile) -> int:
     return len(json.loads(path.read_text(encoding="utf-8"))[0]["train"])
 
 
-def checkpoint_path(profile: Profile) -> Path:
-    """The checkpoint inference loads."""
-    return (folders(profile).fold_dir(training_settings(profile))
+def checkpoint_path(profile: Profile, fold: int = 0) -> Path:
+    """The checkpoint inference loads (of one fold)."""
+    return (folders(profile).fold_dir(training_settings(profile), fold)
             / inference_settings(profile).checkpoint)
+
+
+def held_out_folds(profile: Profile) -> dict[str, int]:
+    """Each development subject's cross-validation fold (the one model that never
+    saw it); empty for the paper's single split."""
+    if training_settings(profile).cv_folds is None:
+        return {}
+    split = json.loads(folders(profile).splits.read_text(encoding="utf-8"))
+    return {s: fold for fold, entry in enumerate(split) for s in entry["val"]}
 
 
 def predictions_dir(profile: Profile, group: str) -> Path:
@@ -130,11 +140,23 @@ def predict_group(profile: Profile, group: str) -> pd.DataFrame:
     cases = chosen.merge(manifest[["subject_id", "ct_path"]], on="subject_id", how="left")
     out = predictions_dir(profile, group)
     if len(cases):
-        predictor = nnunet_inference.load_predictor(f, training, settings)
         precision = arithmetic.resolve(settings.cpu_precision, seg.pick_device(settings.device).type)
         print(f"nnU-Net inference arithmetic: {precision}", flush=True)
-        table = nnunet_inference.predict_cases(predictor, cases, out / "masks",
-                                               training.normalization, precision)
+        if training.cv_folds is None and settings.probability_threshold is None:
+            # The paper's design: one model, nnU-Net's own label.
+            predictor = nnunet_inference.load_predictor(f, training, settings)
+            table = nnunet_inference.predict_cases(predictor, cases, out / "masks",
+                                                   training.normalization, precision)
+        else:
+            predictors = {fold: nnunet_inference.load_predictor(f, training, settings, fold)
+                          for fold in training.folds}
+            held_out = held_out_folds(profile)
+            # A development CT by the fold that held it out; any other by every fold.
+            cases["folds"] = [(held_out[s],) if s in held_out else training.folds
+                              for s in cases["subject_id"]]
+            table = nnunet_inference.predict_cases_averaged(
+                predictors, cases, out / "masks", training.normalization, precision,
+                settings.probability_threshold)
     else:
         table = pd.DataFrame(columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
     out.mkdir(parents=True, exist_ok=True)

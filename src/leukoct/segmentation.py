@@ -323,15 +323,38 @@ def _label_voxels(path: Path) -> int:
 # Planning
 # --------------------------------------------------------------------------
 
-def splits(cases: pd.DataFrame, train_share: float = 1.0,
-           seed: int = 0) -> list[dict[str, list[str]]]:
-    """One nnU-Net fold: train on ``train``, validate on ``internal``.
+def splits(cases: pd.DataFrame, train_share: float = 1.0, seed: int = 0,
+           cv_folds: int | None = None) -> list[dict[str, list[str]]]:
+    """nnU-Net's folds: the paper's one, or seed 003's k cross-validation folds.
 
-    ``train_share`` < 1 trains on a seeded subset of the training split (a
-    learning curve, as seed 002 trained on 100 ... 2408 patients); the
-    internal set stays whole, so every point of the curve is scored on the
-    same cases.  At least one subject trains.
+    Without ``cv_folds``: one fold, train on ``train``, validate on
+    ``internal``.  ``train_share`` < 1 trains on a seeded subset of the
+    training split (a learning curve, as seed 002 trained on 100 ... 2408
+    patients); the internal set stays whole, so every point of the curve is
+    scored on the same cases.  At least one subject trains.
+
+    With ``cv_folds`` = k: Pitkänen et al.'s design, k-fold cross-validation
+    over the whole development set (``train`` and ``internal``), assigned by
+    :func:`leukoct.cv_ensemble.repeated_folds` (one repeat, ``seed``): fold
+    f validates on its test fold and trains on the rest, so every
+    development subject is validated exactly once, by a model that never
+    saw it.
     """
+    if cv_folds is not None:
+        from leukoct.cv_ensemble import repeated_folds
+
+        if train_share < 1.0:
+            raise ValueError("cv_folds and train_share < 1 both choose who trains; set one")
+        development = cases.loc[cases["split"].isin(["train", "internal"]), "subject_id"]
+        if cv_folds > len(development):
+            raise SegmentationError(
+                f"cv_folds {cv_folds} exceeds the {len(development)} development subjects of "
+                f"this study; fix: set steps.training.cv_folds to at most {len(development)}")
+        assignment = repeated_folds(development.tolist(), folds=cv_folds, repeats=1, seed=seed)
+        ordered = sorted(development)
+        return [{"train": [s for s in ordered if s not in set(held)], "val": sorted(held)}
+                for held in (assignment.loc[assignment["fold"] == f, "subject_id"].tolist()
+                             for f in range(cv_folds))]
     train = cases.loc[cases["split"] == "train", "subject_id"].tolist()
     if train_share < 1.0:
         keep = max(1, int(round(train_share * len(train))))
@@ -399,8 +422,9 @@ def plan_and_preprocess(folders: NnunetFolders, settings: TrainingSettings) -> P
     plan_experiments([DATASET_ID], overwrite_target_spacing=spacing)
     preprocess([DATASET_ID], NNUNET_PLANS, configurations=(settings.configuration,),
                num_processes=(settings.threads,))
-    folders.splits.write_text(json.dumps(splits(cases, settings.train_share, settings.seed),
-                                         indent=2), encoding="utf-8")
+    folders.splits.write_text(json.dumps(
+        splits(cases, settings.train_share, settings.seed, settings.cv_folds), indent=2),
+        encoding="utf-8")
     if settings.edits_plans:
         plans = json.loads((folders.dataset_preprocessed / f"{NNUNET_PLANS}.json").read_text())
         folders.plans(settings).write_text(json.dumps(derive_plans(plans, settings), indent=2),
@@ -432,11 +456,12 @@ TRAINER_REVISION = 2
 
 
 def run_signature(folders: NnunetFolders, settings: TrainingSettings,
-                  precision: str = "fp32") -> dict[str, Any]:
+                  precision: str = "fp32", fold: int = 0) -> dict[str, Any]:
     """What a checkpoint belongs to: the schedule, the seed, the arithmetic
-    (``precision``, as resolved on this machine) and the checksums of the
-    plans, the split, the dataset description and every exported image and
-    label it was trained with."""
+    (``precision``, as resolved on this machine), the fold (when not 0: a
+    model of the paper's single split keeps the signature it had before
+    folds existed) and the checksums of the plans, the split, the dataset
+    description and every exported image and label it was trained with."""
     files = {"plans": folders.plans(settings), "splits": folders.splits,
              "dataset": folders.dataset_raw / "dataset.json", "cases": folders.cases}
     images = hashlib.sha256()
@@ -445,6 +470,7 @@ def run_signature(folders: NnunetFolders, settings: TrainingSettings,
             images.update(f"{folder}/{path.name}:{_sha256(path)}\n".encode())
     return {"schedule": settings.schedule, "seed": settings.seed, "images": images.hexdigest(),
             "trainer_revision": TRAINER_REVISION, "precision": precision,
+            **({"fold": fold} if fold else {}),
             **{name: _sha256(path) for name, path in files.items()}}
 
 
@@ -461,13 +487,22 @@ def _cached_model(folders: NnunetFolders, signature: dict[str, Any]) -> Path:
     return folders.root / MODEL_CACHE / key
 
 
-def _keep_model(fold_dir: Path, cache: Path) -> None:
-    """Copy a finished fold into the cache (the only entry: one model per run)."""
+def _cached_fold(entry: Path) -> int | None:
+    """The fold a cache entry holds (None: not a finished entry)."""
+    path = entry / SCHEDULE_FILE
+    if not path.is_file():
+        return None
+    return int(json.loads(path.read_text()).get("signature", {}).get("fold", 0))
+
+
+def _keep_model(fold_dir: Path, cache: Path, fold: int = 0) -> None:
+    """Copy a finished fold into the cache, replacing the fold's older entry
+    (one model per fold of a run)."""
     partial = cache.with_name(f".{cache.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(fold_dir, partial, ignore=shutil.ignore_patterns("checkpoint_latest.pth"))
     for other in cache.parent.iterdir():
-        if other != partial:
+        if other != partial and (other.name.startswith(".") or _cached_fold(other) in (fold, None)):
             shutil.rmtree(other, ignore_errors=True)
     partial.rename(cache)
 
@@ -514,7 +549,7 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
         # break its planner, which also reads it, so it is set here only.
         os.environ["nnUNet_n_proc_DA"] = str(workers)
     fold_dir = folders.fold_dir(settings, fold)
-    signature = run_signature(folders, settings, precision)
+    signature = run_signature(folders, settings, precision, fold)
     cache = _cached_model(folders, signature)
     if (cache / "checkpoint_final.pth").is_file():
         # The same data, plans, split, schedule and seed were trained before:
@@ -529,14 +564,15 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
         (fold_dir / f).is_file() for f in ("checkpoint_latest.pth", "checkpoint_final.pth"))
     if fold_dir.exists() and not resume:
         shutil.rmtree(fold_dir)
-    seed_everything(settings.seed)
+    # Each fold its own initialisation (fold 0: the single model's, as before folds).
+    seed_everything(settings.seed + fold)
     cls = trainer_class(settings)
     plans = load_json(str(plans_file))
     trainer = cls(plans=plans, configuration=settings.configuration, fold=fold,
                   dataset_json=load_json(str(folders.dataset_raw / "dataset.json")), device=device)
     if settings.trainer_name != "nnUNetTrainer":
         trainer.set_schedule(**settings.schedule)
-        trainer.seed_epochs(settings.seed)
+        trainer.seed_epochs(settings.seed + fold)
         trainer.set_precision(precision)
     (fold_dir / SCHEDULE_FILE).write_text(json.dumps(
         {"signature": signature, "settings": settings.model_dump(), "device": str(device),
@@ -555,7 +591,7 @@ def train(folders: NnunetFolders, settings: TrainingSettings, fold: int = 0) -> 
               "precision": precision, "epochs": settings.epochs,
               "iterations_per_epoch": settings.iterations_per_epoch}
     (fold_dir / "leukoct_timing.json").write_text(json.dumps(timing, indent=2), encoding="utf-8")
-    _keep_model(fold_dir, cache)
+    _keep_model(fold_dir, cache, fold)
     return fold_dir
 
 

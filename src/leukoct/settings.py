@@ -8,9 +8,10 @@ a profile's knobs (:mod:`leukoct.knobs`) costs no import of either;
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: nnU-Net's own plans, and the plans leukoct derives when a profile edits
 #: the network or batch.
@@ -114,6 +115,33 @@ class TrainingSettings(BaseModel):
         "fp32", description="Arithmetic on a CPU (nnU-Net: fp32; a GPU autocasts to fp16 "
         "whatever this says). bf16: torch's bfloat16 autocast, ~2x faster where the CPU has "
         "AVX512-BF16 or AMX, slower where emulated; auto: bf16 where native, else fp32.")
+    cv_folds: int | None = Field(
+        None, ge=2, description="None: the paper's design, one model trained on the train split "
+        "and validated on the internal one. k: Pitkänen et al.'s (seed 003), k-fold "
+        "cross-validation over the whole development set (train and internal), one nnU-Net "
+        "per fold; every development CT is predicted by the model that never saw it, every "
+        "other CT by all k, their probabilities averaged (seed: 10 folds).")
+
+    @model_validator(mode="after")
+    def _one_training_set_rule(self) -> TrainingSettings:
+        if self.cv_folds is not None and self.train_share < 1.0:
+            raise ValueError("cv_folds and train_share < 1 both choose who trains; set one "
+                             "(a learning curve keeps the paper's split: cv_folds null)")
+        return self
+
+    @property
+    def folds(self) -> tuple[int, ...]:
+        """The nnU-Net folds this design trains: (0,) or 0 ... k-1."""
+        return tuple(range(self.cv_folds)) if self.cv_folds else (0,)
+
+    def workflow_params(self) -> str:
+        """The knobs a trained model depends on, as the workflow's rule parameter.
+
+        A knob added later is left out while it has its default value, so an
+        existing study is not retrained because leukoct learned a new knob.
+        """
+        new_knobs = {"cv_folds"} if self.cv_folds is None else set()
+        return json.dumps(self.model_dump(exclude={"threads"} | new_knobs), sort_keys=True)
 
     @property
     def schedule(self) -> dict[str, int]:
@@ -154,6 +182,10 @@ class InferenceSettings(BaseModel):
     threads: int = Field(2, ge=1)
     cpu_precision: Literal["fp32", "bf16", "auto"] = Field(
         "fp32", description="Arithmetic of prediction on a CPU (see the training knob).")
+    probability_threshold: float | None = Field(
+        None, gt=0, lt=1, description="None: nnU-Net's own label (the argmax of its softmax, "
+        "the paper's). A value: LA where the mean foreground probability of the predicting "
+        "models reaches it (Pitkänen et al., seed 003: 0.25).")
 
 
 class WMHSegmentationSettings(BaseModel):

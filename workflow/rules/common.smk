@@ -138,9 +138,9 @@ WORKFLOW_INPUTS = {
 # arm's profile file is written here, at parse time, and only when its settings
 # change (arms.write_arm_profile): the jobs are given its path.  A dry run
 # writes them to its temporary folder, as it does the views.
-RUN_ARMS = str(config.get("arms", False)).lower() in ("1", "true", "yes")
-ARMS = ({name: load_profile(arms.write_arm_profile(PROFILE, name, into=DRY_VIEWS), root=ROOT)
-         for name in PROFILE.arms} if RUN_ARMS else {})
+# `ARMS=rigid,cv_ensemble` (--config arms=rigid,cv_ensemble) runs only those.
+ARMS = {name: load_profile(arms.write_arm_profile(PROFILE, name, into=DRY_VIEWS), root=ROOT)
+        for name in arms.selected_arms(PROFILE, config.get("arms", False))}
 #: What the arms hand on: each arm's volumes and overlaps.
 ARM_OUTPUTS = [str(p) for profile in ARMS.values()
                for p in (Run(profile).volumes, Run(profile).overlaps)]

@@ -8,8 +8,9 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
     (``tag`` its name and _), for the producing ``steps`` it runs itself."""
     nnunet = predictions.folders(profile)
     training = predictions.training_settings(profile)
-    fold = nnunet.fold_dir(training)
-    final_weights = str(fold / "checkpoint_final.pth")
+    # One model (the paper's split) or one per cross-validation fold (seed 003's design).
+    fold_dirs = [nnunet.fold_dir(training, f) for f in training.folds]
+    final_weights = [str(d / "checkpoint_final.pth") for d in fold_dirs]
 
     if "training" in steps:
 
@@ -47,7 +48,9 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
                 profile=str(profile.path),
                 network=json.dumps({k: getattr(training, k) for k in
                                     ("configuration", "inplane_spacing_mm", "batch_size",
-                                     "base_features", "max_features", "train_share")}),
+                                     "base_features", "max_features", "train_share")}
+                                   # A knob added later joins while set (no rerun of old studies).
+                                   | ({"cv_folds": training.cv_folds} if training.cv_folds else {})),
             threads: profile.threads
             resources:
                 **cluster("nnunet_plan"),
@@ -57,18 +60,18 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
                 "leukoct nnunet-plan --profile {params.profile} > {log} 2>&1"
 
         rule:
-            """Train nnU-Net on the pseudo-labels (resumes an interrupted run)."""
+            """Train nnU-Net on the pseudo-labels, each fold in turn (resumes an interrupted run)."""
             name:
                 f"{tag}nnunet_train"
             input:
                 plans=str(nnunet.plans(training)),
                 splits=str(nnunet.splits),
             output:
-                checkpoint=final_weights,
-                validation=str(fold / "validation" / "summary.json"),
+                checkpoints=final_weights,
+                validation=[str(d / "validation" / "summary.json") for d in fold_dirs],
             params:
                 profile=str(profile.path),
-                schedule=json.dumps(training.model_dump(exclude={"threads"}), sort_keys=True),
+                schedule=training.workflow_params(),
             threads: profile.threads
             resources:
                 **cluster("nnunet_train"),
@@ -80,11 +83,11 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
     if "inference" in steps:
 
         rule:
-            """Predict LA on every included CT of one group, with one predictor."""
+            """Predict LA on every included CT of one group (each fold's model loaded once)."""
             name:
                 f"{tag}nnunet_predict"
             input:
-                checkpoint=final_weights,
+                checkpoints=final_weights,
                 curated=str(run.curated),
                 **manifest_input("scans"),
             output:

@@ -15,8 +15,11 @@ change matters most, from those numbers.  :func:`design_grading` scores each
 design the way Pitkänen et al. 2020 (seed 003) score theirs: the Fazekas
 group (0-1, 2, 3) estimated from the predicted volume by cross-validated
 volume thresholds (:mod:`leukoct.volume_grading`), its share correct, and
-the Dice against the truth by Fazekas group.  :func:`learning_curve` orders
-the designs that differ only in the size of their training set.
+the Dice against the truth by Fazekas group; :func:`design_voxel_volumes`
+splits each prediction into the volumes it gets right, adds and misses
+against the truth, by lesion load (seed 003's Fig. 2b).
+:func:`learning_curve` orders the designs that differ only in the size of
+their training set.
 
 Pure functions of analysis frames (:func:`leukoct.evaluation.study_frame` of
 each design's profile).
@@ -303,3 +306,70 @@ def design_age_slopes(frames: Mapping[str, pd.DataFrame], *, alpha: float = 0.05
     columns = ["design", "volume", "estimate", "ci_low", "ci_high", "planted", "covered", "n"]
     out = pd.DataFrame(rows)
     return out.reindex(columns=columns + (["note"] if "note" in out else []))
+
+
+#: Lesion-load strata of :func:`design_voxel_volumes`: true LA volume (mL).
+VOLUME_STRATA: tuple[float, ...] = (0.0, 5.0, 15.0, np.inf)
+
+
+def subject_voxel_volumes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each subject's correct, false-positive and missed LA volume against the truth.
+
+    Derived from the overlaps without reading a mask again: for two masks on
+    one grid, Dice = 2 |P ∩ T| / (|P| + |T|), so the shared volume is
+    Dice x (P + T) / 2, the false positive P minus it and the missed T minus
+    it (the same numbers :func:`leukoct.metrics.voxel_volumes` counts from
+    the masks).  Two empty masks (Dice undefined) share nothing and miss
+    nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject_id, dataset, truth_mask_ml, correct_ml, false_positive_ml, missed_ml``.
+    """
+    require_columns(frame, ["subject_id", "dataset", "predicted_mask_ml", "truth_mask_ml",
+                            "dice_vs_truth"], "the analysis frame")
+    rows = frame.dropna(subset=["predicted_mask_ml", "truth_mask_ml"])
+    pred, true = rows["predicted_mask_ml"], rows["truth_mask_ml"]
+    both = (rows["dice_vs_truth"].fillna(0.0) * (pred + true) / 2.0).clip(lower=0.0)
+    # Rounding of the Dice must not turn a volume negative.
+    both = np.minimum(both, np.minimum(pred, true))
+    return pd.DataFrame({"subject_id": rows["subject_id"], "dataset": rows["dataset"],
+                         "truth_mask_ml": true, "correct_ml": both,
+                         "false_positive_ml": pred - both, "missed_ml": true - both}
+                        ).reset_index(drop=True)
+
+
+def design_voxel_volumes(frames: Mapping[str, pd.DataFrame], *, dataset: str = "external",
+                         strata: tuple[float, ...] = VOLUME_STRATA) -> pd.DataFrame:
+    """Seed 003's correct / incorrect voxel volumes, per design and lesion load.
+
+    Pitkänen et al. plot the volume of correctly segmented, falsely
+    segmented and missed voxels against the lesion volume (their Fig. 2b):
+    CT misses small lesions and over-grows large ones.  Here the same three
+    volumes against the twin's true LA, averaged per design within strata of
+    the true volume, and overall.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``design, true volume (mL), n, correct_ml, false_positive_ml,
+        missed_ml, share_found`` (the correct share of the true volume,
+        pooled over the stratum's subjects).
+    """
+    labels = [f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">= {lo:g}"
+              for lo, hi in zip(strata[:-1], strata[1:])]
+    out = []
+    for design, frame in frames.items():
+        volumes = subject_voxel_volumes(frame[frame["dataset"] == dataset])
+        volumes["stratum"] = pd.cut(volumes["truth_mask_ml"], list(strata), labels=labels,
+                                    right=False)
+        groups = [(label, volumes[volumes["stratum"] == label]) for label in labels]
+        for label, rows in [*groups, ("all", volumes)]:
+            truth = float(rows["truth_mask_ml"].sum())
+            out.append({"design": design, "true volume (mL)": label, "n": len(rows),
+                        **{c: float(rows[c].mean()) if len(rows) else np.nan
+                           for c in ("correct_ml", "false_positive_ml", "missed_ml")},
+                        "share_found": float(rows["correct_ml"].sum()) / truth if truth > 0
+                        else np.nan})
+    return pd.DataFrame(out)
