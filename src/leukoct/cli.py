@@ -4,6 +4,7 @@
 checksum PATH`` fills its SHA-256 columns, ``leukoct twin`` builds the
 digital twin, ``leukoct profile show`` prints a resolved profile and
 ``leukoct dictionary`` writes the data dictionary.
+``leukoct import dicom SRC OUT`` and ``leukoct import registry FILE`` bring real data in.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ manifest_app = typer.Typer(help="Check and maintain a data manifest.", no_args_i
 profile_app = typer.Typer(help="Inspect profiles.", no_args_is_help=True)
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(profile_app, name="profile")
+import_app = typer.Typer(help="Bring real data in: DICOM studies, then the registry.",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 
 def _version(value: bool) -> None:
@@ -490,6 +494,76 @@ def notebook_failed(
     from leukoct.failures import prepend_headline
 
     typer.echo(f"leukoct: step failed: {prepend_headline(log, step)}", err=True)
+    raise typer.Exit(code=1)
+
+
+@import_app.command("dicom")
+def import_dicom_command(
+    src: Annotated[Path, typer.Argument(help="Folder of DICOM studies, in any layout.")],
+    out: Annotated[Path, typer.Argument(help="The study folder to write (images/, "
+                                             "manifest.csv, import_report.csv).")],
+    pseudonym_map: Annotated[Path | None, typer.Option(
+        "--pseudonym-map", help="Write (or extend) the patient ID -> subject_id map here, "
+        "outside OUT; the registry import joins through it.")] = None,
+    site: Annotated[str, typer.Option(help="Site code written into every row.")] = "H1",
+    cohort: Annotated[str, typer.Option(help="Cohort written into every row.")] = "train",
+    prefix: Annotated[str, typer.Option(help="Pseudonyms are PREFIX-0001, ...")] = "SUBJ",
+) -> None:
+    """Convert the CT and FLAIR series under SRC to pseudonymised NIfTI and a manifest;
+    list every series skipped and why."""
+    from leukoct.importing.dicom import import_dicom
+    from leukoct.importing.pseudonyms import WARNING
+
+    done = import_dicom(src, out, site=site, cohort=cohort, prefix=prefix,
+                        pseudonym_map=pseudonym_map)
+    typer.echo(f"{done.manifest}: {done.subjects} subjects, {done.kept} series kept, "
+               f"{done.skipped} skipped (each with its reason: {done.report})")
+    if done.pseudonym_map is not None:
+        typer.echo(f"leukoct: warning: pseudonym map written to {done.pseudonym_map}: {WARNING}",
+                   err=True)
+        typer.echo(f"next: leukoct import registry REGISTRY.xlsx --map MAPPING.yaml "
+                   f"--pseudonym-map {done.pseudonym_map} --manifest {done.manifest}")
+    else:
+        typer.echo("note: no pseudonym map was asked for (--pseudonym-map): the registry cannot "
+                   "be joined to these subjects", err=True)
+
+
+@import_app.command("registry")
+def import_registry_command(
+    registry: Annotated[Path, typer.Argument(help="The registry (.xlsx or .csv).")],
+    mapping: Annotated[Path, typer.Option(
+        "--map", help="Mapping YAML (data_manifest/registry_mapping.example.yaml).")],
+    pseudonym_map: Annotated[Path, typer.Option(
+        "--pseudonym-map", help="The map `leukoct import dicom --pseudonym-map` wrote.")],
+    manifest: Annotated[Path, typer.Option(
+        help="The manifest import dicom wrote (completed in place).")] = Path(
+            "data_manifest/manifest.csv"),
+) -> None:
+    """Join the registry's clinical fields onto the imported manifest through the
+    pseudonym map, then validate it (images included)."""
+    from leukoct.importing.registry import import_registry
+
+    done = import_registry(registry, mapping, pseudonym_map, manifest)
+    typer.echo(f"{done.manifest}: {done.joined} subjects joined to the registry; report: "
+               f"{done.report}")
+    if done.unknown_columns:
+        typer.echo(f"  note: {len(done.unknown_columns)} registry column(s) neither mapped nor "
+                   f"ignored: {', '.join(done.unknown_columns)} (listed in {done.report})",
+                   err=True)
+    if done.subjects_without_registry:
+        typer.echo(f"  note: no registry row for {len(done.subjects_without_registry)} subject(s)"
+                   f" ({', '.join(done.subjects_without_registry[:10])})", err=True)
+    if done.registry_rows_without_imaging:
+        typer.echo(f"  note: {len(done.registry_rows_without_imaging)} registry row(s) have no "
+                   "imported imaging (row numbers in the report)", err=True)
+    validation = done.validation
+    assert validation is not None
+    if validation.ok:
+        typer.echo(f"{done.manifest}: valid; next: make book PROFILE=real")
+        return
+    typer.echo(f"{done.manifest}: {len(validation.problems)} problem(s)", err=True)
+    for problem in validation.problems:
+        typer.echo(f"  {problem}", err=True)
     raise typer.Exit(code=1)
 
 
