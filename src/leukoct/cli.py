@@ -404,7 +404,8 @@ def profile_show(
     if prof.arms:
         from leukoct.arms import rerun_steps
 
-        typer.echo(f"\n{len(prof.arms)} design arms (run with make book ARMS=1; chapter 11):")
+        typer.echo(f"\n{len(prof.arms)} design arms "
+                   "(run with make book ARMS=1, or ARMS=name,name; chapter 11):")
         for name, arm in prof.arms.items():
             knobs = ", ".join(f"steps.{step}.{knob}={json.dumps(value)}"
                               for step, set_ in arm.steps.items() for knob, value in set_.items())
