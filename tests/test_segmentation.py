@@ -305,6 +305,13 @@ def test_cv_settings_train_one_model_per_fold_and_leave_old_studies_alone():
     assert plain.workflow_params() == json.dumps(plain.model_dump(exclude={"threads", "cv_folds"}),
                                                  sort_keys=True)
     assert '"cv_folds": 3' in seg.TrainingSettings(cv_folds=3).workflow_params()
+    # The same for the inference knobs the prediction jobs carry.
+    from leukoct.settings import job_knobs
+
+    knobs = {"mirroring": False, "probability_threshold": None}
+    assert job_knobs("inference", knobs) == {"mirroring": False}
+    assert job_knobs("inference", {**knobs, "probability_threshold": 0.25}) == \
+        {"mirroring": False, "probability_threshold": 0.25}
 
 
 def test_averaged_folds_threshold_the_mean_probability(tmp_path):

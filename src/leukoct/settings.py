@@ -20,6 +20,20 @@ DERIVED_PLANS = "leukoctPlans"
 
 TransformType = Literal["Identity", "Rigid", "Affine", "SyNR", "SyNRA"]
 
+#: Knobs added after studies had been built with their settings classes: a
+#: workflow job's parameters leave each out while it has its default, so that
+#: Snakemake does not re-run a built study (retrain, re-predict) because
+#: leukoct learned a knob the study does not use (:func:`job_knobs`).
+LATER_KNOBS: dict[str, tuple[str, ...]] = {"training": ("cv_folds",),
+                                           "inference": ("probability_threshold",)}
+
+
+def job_knobs(step: str, knobs: dict) -> dict:
+    """``knobs`` of ``step`` without the :data:`LATER_KNOBS` left at their default (None)."""
+    later = LATER_KNOBS.get(step, ())
+    return {k: v for k, v in knobs.items() if not (k in later and v is None)}
+
+
 #: Iterations per resolution level, coarsest first.
 Iterations = tuple[Annotated[int, Field(ge=0)], ...]
 
@@ -137,11 +151,12 @@ class TrainingSettings(BaseModel):
     def workflow_params(self) -> str:
         """The knobs a trained model depends on, as the workflow's rule parameter.
 
-        A knob added later is left out while it has its default value, so an
-        existing study is not retrained because leukoct learned a new knob.
+        A knob added later is left out while it has its default value
+        (:data:`LATER_KNOBS`), so an existing study is not retrained because
+        leukoct learned a new knob.
         """
-        new_knobs = {"cv_folds"} if self.cv_folds is None else set()
-        return json.dumps(self.model_dump(exclude={"threads"} | new_knobs), sort_keys=True)
+        return json.dumps(job_knobs("training", self.model_dump(exclude={"threads"})),
+                          sort_keys=True)
 
     @property
     def schedule(self) -> dict[str, int]:

@@ -13,6 +13,7 @@ from leukoct.book import artefact_registry
 from leukoct.cluster import job_resources
 from leukoct.config import load_profile, notebook_parameters
 from leukoct.run import Run
+from leukoct.settings import job_knobs
 from leukoct.steps import study_steps
 from leukoct.wmh import step as wmh
 

@@ -50,7 +50,7 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
                                     ("configuration", "inplane_spacing_mm", "batch_size",
                                      "base_features", "max_features", "train_share")}
                                    # A knob added later joins while set (no rerun of old studies).
-                                   | ({"cv_folds": training.cv_folds} if training.cv_folds else {})),
+                                   | job_knobs("training", {"cv_folds": training.cv_folds})),
             threads: profile.threads
             resources:
                 **cluster("nnunet_plan"),
@@ -94,7 +94,8 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
                 predictions=str(run.predictions("{group}")),
             params:
                 profile=str(profile.path),
-                settings=json.dumps(profile.steps.get("inference", {}), sort_keys=True),
+                settings=json.dumps(job_knobs("inference", profile.steps.get("inference", {})),
+                                    sort_keys=True),
             wildcard_constraints:
                 group="|".join(predictions.GROUPS),
             threads: profile.threads
