@@ -36,7 +36,7 @@ def test_profile_show_lists_the_design_arms_and_what_each_reruns(monkeypatch) ->
     monkeypatch.setenv("LEUKOCT_ROOT", str(ROOT))
     result = runner.invoke(app, ["profile", "show", "demo"])
     assert result.exit_code == 0, result.output
-    assert "7 design arms (run with make book ARMS=1, or ARMS=name,name; chapter 11)" in result.stdout
+    assert "9 design arms (run with make book ARMS=1, or ARMS=name,name; chapter 11)" in result.stdout
     assert ("  cv_ensemble: steps.training.cv_folds=3, steps.inference.probability_threshold=0.25; "
             "re-runs training, inference, evaluation") in result.stdout
     assert ('  hu_zscore: steps.training.normalization="zscore"; re-runs training, inference, '

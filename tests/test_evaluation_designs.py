@@ -177,3 +177,22 @@ def test_voxel_volumes_by_lesion_load_by_hand(frames):
     assert table.loc["all", "false_positive_ml"] == pytest.approx(0.28 * TRUE.mean())
     assert table.loc["all", "missed_ml"] == pytest.approx(0.68 * TRUE.mean())
     assert table["share_found"].to_numpy() == pytest.approx(0.32)
+
+
+def test_grids_put_seed003s_flair_scores_beside_the_ct_ones_by_hand():
+    """Two subjects on the external set, one outside it; a design without FLAIR
+    overlaps (the paper's direction) has no row.  Means and t intervals by hand:
+    mean 0.6 of (0.5, 0.7), sd 0.1414, t(0.975, 1) = 12.706 -> +/- 1.2706."""
+    ct = pd.DataFrame({"subject_id": ["a", "b", "c"], "dice_vs_label": [0.5, 0.7, 0.0],
+                       "dice_vs_truth": [0.4, 0.4, 0.0]})
+    flair = ct.assign(dice_vs_label=[0.8, 0.8, 0.0], dice_vs_truth=[0.5, 0.7, 0.0])
+    table = designs.design_grids({"study": ct, "ct_to_flair": ct},
+                                  {"ct_to_flair": flair}, ["a", "b"])
+    assert table[["design", "grid", "n"]].values.tolist() == [["ct_to_flair", "FLAIR", 2],
+                                                             ["ct_to_flair", "CT", 2]]
+    flair_row, ct_row = table.iloc[0], table.iloc[1]
+    assert flair_row["dice_vs_label"] == pytest.approx(0.8)
+    assert flair_row["dice_vs_truth"] == pytest.approx(0.6)
+    assert flair_row["dice_vs_truth_ci_high"] == pytest.approx(0.6 + 12.7062 * 0.1, abs=1e-3)
+    assert ct_row["dice_vs_label"] == pytest.approx(0.6)
+    assert ct_row["dice_vs_truth"] == pytest.approx(0.4)

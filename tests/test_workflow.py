@@ -684,8 +684,9 @@ def test_registration_fans_out_on_a_real_slurm_cluster(ci_run: tuple[Path, Path]
 
 @pytest.mark.slow
 def test_a_design_arm_reruns_only_the_steps_its_knobs_reach(ci_run: tuple[Path, Path]) -> None:
-    """An arm (leukoct.arms) that changes the pseudo-label rule and trains seed 003's
-    cross-validation ensemble re-registers, retrains and re-evaluates under
+    """An arm (leukoct.arms) in seed 003's whole protocol -- the CT rigidly onto the
+    FLAIR grid, a cross-validation ensemble thresholded at 0.25 -- and another
+    pseudo-label rule re-registers, retrains and re-evaluates under
     <root>/arms/<arm>/, only when asked for, and re-runs nothing of the study."""
     tmp_path, profile = ci_run
     study = Run(load_profile(profile, root=ROOT))
@@ -694,9 +695,10 @@ def test_a_design_arm_reruns_only_the_steps_its_knobs_reach(ci_run: tuple[Path, 
     # the suite pays for one arm run.
     profile.write_text(original + (
         "arms:\n  label_p05:\n"
-        "    description: pseudo-label = linearly carried probability > 0.5, 2-fold CV "
-        "ensemble thresholded at 0.25\n"
-        "    steps:\n      registration: {label_interpolation: linear, threshold: 0.5}\n"
+        "    description: seed 003 (CT onto the FLAIR grid, 2-fold CV ensemble thresholded "
+        "at 0.25), its CT-grid pseudo-label the linearly carried probability > 0.5\n"
+        "    steps:\n      registration: {label_interpolation: linear, threshold: 0.5, "
+        "direction: ct_to_flair, type_of_transform: Rigid}\n"
         "      training: {cv_folds: 2}\n      inference: {probability_threshold: 0.25}\n"),
         encoding="utf-8")
     # The tests before this one put back byte-identical files (a CT, a model,
@@ -736,6 +738,20 @@ def test_a_design_arm_reruns_only_the_steps_its_knobs_reach(ci_run: tuple[Path, 
         assert (pd.read_csv(arm.predictions("external"))["folds"] == 2).all()
         overlaps = pd.read_csv(arm.overlaps)
         assert sorted(overlaps["subject_id"]) == sorted(pd.read_csv(study.overlaps)["subject_id"])
+        # Seed 003's direction: nnU-Net learned on the FLAIR grid ...
+        subject = arm_qc["subject_id"].iloc[0]
+        flair = nib.load(str(arm.registration_subject(subject) / "wmh_label_flair.nii.gz"))
+        exported = nib.load(str(predictions.folders(arm_profile).dataset_raw / "imagesTr"
+                                / f"{subject}_0000.nii.gz"))
+        assert exported.shape == flair.shape
+        # ... predicted there, and its masks were carried back onto each CT (the
+        # overlaps above read them beside the CT-grid truth: same grid or an error).
+        assert held_out["flair_mask_path"].notna().all()
+        clinical = pd.read_csv(arm.predictions("clinical"))
+        assert "flair_mask_path" not in clinical or clinical["flair_mask_path"].isna().all()
+        on_flair = pd.read_csv(arm.overlaps_flair)
+        assert sorted(on_flair["subject_id"]) == sorted(overlaps["subject_id"])
+        assert on_flair["dice_vs_label"].notna().all() and on_flair["dice_vs_truth"].notna().all()
         # Shared, not copied: the arm reads the study's curation.
         assert arm.curated == study.curated
         assert not (study.root / "arms" / "label_p05" / "curation").exists()
@@ -745,6 +761,7 @@ def test_a_design_arm_reruns_only_the_steps_its_knobs_reach(ci_run: tuple[Path, 
             "text/markdown", "")) + "".join(o.get("data", {}).get("text/plain", ""))
             for c in chapter["cells"] for o in c.get("outputs", []))
         assert "label_p05" in text and "prediction_vs_truth_ccc" in text
+        assert "**label_p05**: Dice against the true LA" in text
         assert "Of the 1 arm, " in text
     finally:
         profile.write_text(original, encoding="utf-8")

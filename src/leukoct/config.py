@@ -307,6 +307,12 @@ def _knob_problems(steps: dict[str, dict[str, Any]], prefix: str) -> list[str]:
             problems.append(f"  {prefix}.training: cv_folds and train_share both choose who "
                             "trains; fix: set one of them (a learning curve keeps the paper's "
                             "split, cv_folds null)")
+        if step == "registration" and knobs and knobs.get("direction") == "ct_to_flair" \
+                and knobs.get("type_of_transform", "SyNR") not in ("Identity", "Rigid", "Affine"):
+            # RegistrationSettings refuses it too; said here with the profile's own words.
+            problems.append(f"  {prefix}.registration: direction ct_to_flair resamples the CT "
+                            "through the inverse of a linear transform; fix: set "
+                            "type_of_transform: Rigid beside it (seed 003's)")
     return problems
 
 

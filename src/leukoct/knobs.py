@@ -77,7 +77,7 @@ STEP_KNOBS: dict[str, dict[str, tuple[Any, FieldInfo]]] = {
     },
     "registration": {
         **_borrowed(RegistrationSettings, "type_of_transform", "resolution_mm",
-                    "label_interpolation", "threshold", "threads"),
+                    "label_interpolation", "threshold", "threads", "direction"),
         **dict(
             examples=(int, Field(2, ge=0, description="QC montages of well-registered subjects.")),
             missing_flair=(Literal["error", "exclude"], Field(

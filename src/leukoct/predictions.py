@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from leukoct import nnunet_inference, pseudolabels
+from leukoct import nnunet_inference, pseudolabels, registration
 from leukoct import precision as arithmetic
 from leukoct import segmentation as seg
 from leukoct.config import Profile
 from leukoct.manifest import load_manifest
-from leukoct.registration import PSEUDOLABEL_FILE
+from leukoct.registration import CT_ON_FLAIR_FILE, FLAIR_LABEL_FILE, PSEUDOLABEL_FILE
 from leukoct.run import Run
 from leukoct.volumes import volume_table
 
@@ -54,17 +55,36 @@ def label_path(profile: Profile, subject_id: str) -> Path:
     return pseudolabels.subject_dir(profile, subject_id) / PSEUDOLABEL_FILE
 
 
+def on_flair_grid(profile: Profile) -> bool:
+    """True when nnU-Net learns and predicts on the FLAIR grid (seed 003's direction,
+    ``steps.registration.direction: ct_to_flair``)."""
+    return pseudolabels.registration_settings(profile).direction == "ct_to_flair"
+
+
+def flair_grid_files(profile: Profile, subject_id: str) -> tuple[Path, Path]:
+    """A subject's CT on the FLAIR grid and its label there (direction ct_to_flair)."""
+    folder = pseudolabels.subject_dir(profile, subject_id)
+    return folder / CT_ON_FLAIR_FILE, folder / FLAIR_LABEL_FILE
+
+
 def export(profile: Profile) -> pd.DataFrame:
     """Export the development CTs and pseudo-labels; check each case.
 
-    Returns nnU-Net's integrity report, one row per subject.
+    In seed 003's direction the CTs resampled onto the FLAIR grid and the WMH
+    masks as drawn are exported instead.  Returns nnU-Net's integrity report,
+    one row per subject.
     """
     settings = training_settings(profile)
     f = folders(profile)
     seg.use_folders(f, settings.threads)
+    if on_flair_grid(profile):
+        grid = {"label_path": lambda s: flair_grid_files(profile, s)[1],
+                "image_path": lambda s: flair_grid_files(profile, s)[0]}
+    else:
+        grid = {"label_path": lambda s: label_path(profile, s)}
     cases = seg.training_cases(pd.read_csv(curated_path(profile)),
                                load_manifest(profile.manifest, profile.data.verify_checksums),
-                               lambda s: label_path(profile, s))
+                               **grid)
     seg.export_dataset(cases, f, settings)
     return seg.check_cases(f)
 
@@ -145,8 +165,10 @@ def predict_group(profile: Profile, group: str) -> pd.DataFrame:
         if training.cv_folds is None and settings.probability_threshold is None:
             # The paper's design: one model, nnU-Net's own label.
             predictor = nnunet_inference.load_predictor(f, training, settings)
-            table = nnunet_inference.predict_cases(predictor, cases, out / "masks",
-                                                   training.normalization, precision)
+
+            def predict(chosen: pd.DataFrame, masks: Path) -> pd.DataFrame:
+                return nnunet_inference.predict_cases(predictor, chosen, masks,
+                                                      training.normalization, precision)
         else:
             predictors = {fold: nnunet_inference.load_predictor(f, training, settings, fold)
                           for fold in training.folds}
@@ -154,14 +176,56 @@ def predict_group(profile: Profile, group: str) -> pd.DataFrame:
             # A development CT by the fold that held it out; any other by every fold.
             cases["folds"] = [(held_out[s],) if s in held_out else training.folds
                               for s in cases["subject_id"]]
-            table = nnunet_inference.predict_cases_averaged(
-                predictors, cases, out / "masks", training.normalization, precision,
-                settings.probability_threshold)
+
+            def predict(chosen: pd.DataFrame, masks: Path) -> pd.DataFrame:
+                return nnunet_inference.predict_cases_averaged(
+                    predictors, chosen, masks, training.normalization, precision,
+                    settings.probability_threshold)
+        table = _predict_on_grids(profile, cases, out, predict)
     else:
         table = pd.DataFrame(columns=["subject_id", "mask_path", "predicted_ml", "seconds"])
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(predictions_path(profile, group), index=False)
     return table
+
+
+def _predict_on_grids(profile: Profile, cases: pd.DataFrame, out: Path,
+                      predict: Callable[[pd.DataFrame, Path], pd.DataFrame]) -> pd.DataFrame:
+    """Predict every case on the grid its design learned on; the masks end on the CT's.
+
+    The paper's direction predicts each CT as it is.  Seed 003's predicts a
+    registered subject's CT on its FLAIR grid (``masks_flair/``: the seed's
+    own evaluation grid) and carries the mask back onto the CT through the
+    registration (``masks/``: the like-for-like one); a CT without a FLAIR
+    (the clinical cohort) is predicted as it is.
+    """
+    on_flair = {}
+    if on_flair_grid(profile):
+        for subject in cases["subject_id"]:
+            image, _ = flair_grid_files(profile, subject)
+            if image.is_file():
+                on_flair[subject] = image
+    native = cases.loc[~cases["subject_id"].isin(on_flair)]
+    tables = [predict(native, out / "masks")] if len(native) else []
+    if on_flair:
+        chosen = cases.loc[cases["subject_id"].isin(on_flair)]
+        table = predict(chosen.assign(ct_path=chosen["subject_id"].map(on_flair)), out / "masks_flair")
+        ct_paths = dict(zip(cases["subject_id"], cases["ct_path"]))
+        table["flair_mask_path"] = table["mask_path"]
+        table["predicted_flair_ml"] = table["predicted_ml"]
+        (out / "masks").mkdir(parents=True, exist_ok=True)
+        carried = []
+        for subject, mask in zip(table["subject_id"], table["flair_mask_path"]):
+            target = out / "masks" / Path(mask).name
+            transforms = registration.saved_transforms(pseudolabels.subject_dir(profile, subject))
+            carried.append((str(target), registration.mask_to_ct(mask, ct_paths[subject],
+                                                                 transforms, target)))
+        table["mask_path"], table["predicted_ml"] = zip(*carried)
+        tables.append(table)
+    order = {s: i for i, s in enumerate(cases["subject_id"])}
+    table = pd.concat(tables, ignore_index=True)
+    return (table.assign(_order=table["subject_id"].map(order)).sort_values("_order")
+            .drop(columns="_order").reset_index(drop=True))
 
 
 def volumes(profile: Profile, paths: list[str | os.PathLike[str]] | None = None) -> pd.DataFrame:

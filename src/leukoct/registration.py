@@ -52,6 +52,10 @@ from leukoct.skullstrip import ball, ct_brain_mask, flair_brain_mask
 TRANSFORM_PREFIX = "flair_to_ct_"
 PROBABILITY_FILE = "wmh_probability_ct.nii.gz"
 PSEUDOLABEL_FILE = "wmh_pseudolabel_ct.nii.gz"
+#: direction ct_to_flair (seed 003): the CT on the FLAIR grid and the label there,
+#: the WMH mask as it was drawn.
+CT_ON_FLAIR_FILE = "ct_on_flair.nii.gz"
+FLAIR_LABEL_FILE = "wmh_label_flair.nii.gz"
 
 #: The CT's HU window given to the optimiser (brain tissue and CSF).
 CT_WINDOW_HU = (0.0, 80.0)
@@ -348,11 +352,20 @@ def register_pair(ct: ImageInput, flair: ImageInput, wmh_mask: ImageInput, *,
     ants.image_write(_like(ct_img, probability.astype(np.float32)), str(probability_path))
     ants.image_write(_like(ct_img, pseudolabel.astype(np.uint8)), str(pseudolabel_path))
 
+    if settings.direction == "ct_to_flair":
+        # Seed 003's direction: the CT goes onto the FLAIR grid and the WMH mask stays
+        # as drawn.  The rigid transform is estimated once (FLAIR onto CT, as for the
+        # paper's direction) and inverted, which is exact for a linear transform, so
+        # the two directions differ only in which image is resampled.
+        ct_on_flair = ct_to_flair(ct_img, flair_img, transforms)
+        write_hu(ct_on_flair, out / CT_ON_FLAIR_FILE)
+        ants.image_write(_like(wmh_img, wmh.astype(np.uint8)), str(out / FLAIR_LABEL_FILE))
     qc = _qc(ct_img, ct_mask, flair_img, flair_mask, wmh, fixed, moving, warp, transforms,
              probability, pseudolabel)
     qc["runtime_s"] = time.perf_counter() - start
     qc.update(type_of_transform=settings.type_of_transform, resolution_mm=settings.resolution_mm,
-              label_interpolation=settings.label_interpolation, threshold=settings.threshold)
+              label_interpolation=settings.label_interpolation, threshold=settings.threshold,
+              direction=settings.direction)
     if subject_id is not None:
         qc = {"subject_id": subject_id, **qc}
     return RegistrationResult(probability_path=probability_path, pseudolabel_path=pseudolabel_path,
@@ -386,6 +399,79 @@ def warp_image(moving: ImageInput, reference: ImageInput, transforms: Sequence[P
         warped = ants.apply_transforms(reference_img, moving_img, [str(t) for t in transforms],
                                        interpolator=interpolator)
     return warped.numpy()
+
+
+def ct_to_flair(ct: ImageInput, flair: ImageInput, transforms: Sequence[Path | str]
+                ) -> ants.ANTsImage:
+    """Resample the CT onto the FLAIR grid through the inverse of linear FLAIR → CT transforms.
+
+    Parameters
+    ----------
+    ct
+        The head CT (HU).
+    flair
+        The FLAIR (its grid receives the CT).
+    transforms
+        :attr:`RegistrationResult.transforms` of a linear registration (one
+        affine file, or none for ``Identity``).
+
+    Returns
+    -------
+    ants.ANTsImage
+        The CT on the FLAIR grid, linearly interpolated, in HU (float; written
+        by :func:`write_hu`); voxels outside the CT's field of view are air
+        (-1024 HU).
+
+    Raises
+    ------
+    ValueError
+        If a transform is a displacement field (no exact inverse is kept).
+    """
+    ct_img, flair_img = to_ants(ct), to_ants(flair)
+    if any(str(t).endswith(".nii.gz") for t in transforms):
+        raise ValueError("ct_to_flair needs linear transforms only (a .mat file); got "
+                         f"{[Path(t).name for t in transforms]}: register with "
+                         "type_of_transform Rigid")
+    # Shift so that 0 is air: the resampler pads outside the CT with 0.
+    shifted = ct_img.clone("float") + AIR_HU_OFFSET
+    if transforms:
+        warped = ants.apply_transforms(flair_img, shifted, [str(t) for t in reversed(transforms)],
+                                       interpolator="linear",
+                                       whichtoinvert=[True] * len(transforms))
+    else:
+        warped = ants.resample_image_to_target(shifted, flair_img, interp_type="linear")
+    return warped - AIR_HU_OFFSET
+
+
+def write_hu(image: ants.ANTsImage, path: Path) -> None:
+    """Write a CT in whole HU as int16, as scanners store them (half the disk of
+    float; ANTs writes no 16-bit integers, so SimpleITK does, with ITK's geometry)."""
+    import SimpleITK as sitk
+
+    hu = np.round(image.numpy()).astype(np.int16)
+    out = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(hu, (2, 1, 0))))
+    out.SetOrigin(tuple(image.origin))
+    out.SetSpacing(tuple(image.spacing))
+    out.SetDirection(tuple(np.asarray(image.direction).ravel()))
+    sitk.WriteImage(out, str(path), useCompression=True)
+
+
+def mask_to_ct(mask: ImageInput, ct: ImageInput, transforms: Sequence[Path | str],
+               target: str | os.PathLike[str]) -> float:
+    """Carry a FLAIR-grid mask onto the CT grid (nearest neighbour) and write it.
+
+    The way back of direction ``ct_to_flair``: a prediction made on the FLAIR
+    grid, put on the CT's so that it is scored like-for-like with the paper's
+    design.  Returns the carried mask's volume (mL).
+    """
+    ct_img = to_ants(ct)
+    carried = warp_image(mask, ct_img, transforms, "nearestNeighbor") > 0.5
+    ants.image_write(_like(ct_img, carried.astype(np.uint8)).clone("unsigned char"), str(target))
+    return float(carried.sum() * np.prod(ct_img.spacing) / 1000.0)
+
+
+#: Added before resampling a CT so that the padding (0) is air, subtracted after.
+AIR_HU_OFFSET = 1024.0
 
 
 def prepare_images(ct_img: ants.ANTsImage, ct_mask: np.ndarray, flair_img: ants.ANTsImage,

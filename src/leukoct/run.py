@@ -193,6 +193,12 @@ class Run:
         return self.step_dir("evaluation") / "overlaps.csv"
 
     @property
+    def overlaps_flair(self) -> Path:
+        """The same on the FLAIR grid, where seed 003 scores its design
+        (``steps.registration.direction: ct_to_flair`` only)."""
+        return self.step_dir("evaluation") / "overlaps_flair.csv"
+
+    @property
     def rulegraph(self) -> Path:
         """The workflow's rule graph, drawn for the book."""
         return self.root / "workflow" / "rulegraph.png"

@@ -175,7 +175,8 @@ def clip_hounsfield(hu: np.ndarray, hu_range: tuple[float, float] = HU_RANGE) ->
 
 
 def training_cases(curated: pd.DataFrame, manifest: pd.DataFrame,
-                   label_path: Callable[[str], Path]) -> pd.DataFrame:
+                   label_path: Callable[[str], Path],
+                   image_path: Callable[[str], Path] | None = None) -> pd.DataFrame:
     """The development subjects nnU-Net trains and validates on.
 
     Parameters
@@ -186,6 +187,10 @@ def training_cases(curated: pd.DataFrame, manifest: pd.DataFrame,
         The manifest (``subject_id``, ``ct_path``).
     label_path
         Callable ``subject_id -> Path`` of the subject's CT pseudo-label.
+    image_path
+        Callable ``subject_id -> Path`` of the image nnU-Net learns from, when
+        not the manifest's CT: seed 003's direction trains on the CT resampled
+        onto the FLAIR grid (:data:`leukoct.registration.CT_ON_FLAIR_FILE`).
 
     Returns
     -------
@@ -209,6 +214,13 @@ def training_cases(curated: pd.DataFrame, manifest: pd.DataFrame,
     no_ct = cases.loc[cases["ct_path"].isna(), "subject_id"].tolist()
     if no_ct:
         raise SegmentationError(f"included development subjects without a CT in the manifest: {no_ct}")
+    if image_path is not None:
+        cases["ct_path"] = [str(image_path(s)) for s in cases["subject_id"]]
+        no_image = [s for s, p in zip(cases["subject_id"], cases["ct_path"]) if not Path(p).is_file()]
+        if no_image:
+            raise SegmentationError(
+                f"no registered CT for {no_image} (expected e.g. {cases['ct_path'].iloc[0]}); "
+                "run the registration step first (snakemake ... registration_qc)")
     no_label = [s for s, p in zip(cases["subject_id"], cases["label_path"]) if not Path(p).is_file()]
     if no_label:
         raise SegmentationError(

@@ -20,18 +20,22 @@ DERIVED_PLANS = "leukoctPlans"
 
 TransformType = Literal["Identity", "Rigid", "Affine", "SyNR", "SyNRA"]
 
-#: Knobs added after studies had been built with their settings classes: a
-#: workflow job's parameters leave each out while it has its default, so that
-#: Snakemake does not re-run a built study (retrain, re-predict) because
-#: leukoct learned a knob the study does not use (:func:`job_knobs`).
-LATER_KNOBS: dict[str, tuple[str, ...]] = {"training": ("cv_folds",),
-                                           "inference": ("probability_threshold",)}
+#: Knobs added after studies had been built with their settings classes, with
+#: their defaults: a workflow job's parameters leave each out while it has its
+#: default, so that Snakemake does not re-run a built study (re-register,
+#: retrain, re-predict) because leukoct learned a knob the study does not use
+#: (:func:`job_knobs`).
+LATER_KNOBS: dict[str, dict[str, object]] = {
+    "registration": {"direction": "flair_to_ct"},
+    "training": {"cv_folds": None},
+    "inference": {"probability_threshold": None},
+}
 
 
 def job_knobs(step: str, knobs: dict) -> dict:
-    """``knobs`` of ``step`` without the :data:`LATER_KNOBS` left at their default (None)."""
-    later = LATER_KNOBS.get(step, ())
-    return {k: v for k, v in knobs.items() if not (k in later and v is None)}
+    """``knobs`` of ``step`` without the :data:`LATER_KNOBS` left at their default."""
+    later = LATER_KNOBS.get(step, {})
+    return {k: v for k, v in knobs.items() if not (k in later and v == later[k])}
 
 
 #: Iterations per resolution level, coarsest first.
@@ -90,6 +94,31 @@ class RegistrationSettings(BaseModel):
         description="Pseudo-label = carried mask > threshold (paper: a probability of 0).")
     threads: int = Field(default=1, ge=1, description="ITK threads; 1 gives bit-identical runs.")
     seed: int = Field(default=20240611, ge=0, description="Seed of ANTs' metric sampling.")
+    # Last, so that the workflow parameter of the paper's direction is what it was
+    # before the knob existed (workflow_params).
+    direction: Literal["flair_to_ct", "ct_to_flair"] = Field(
+        default="flair_to_ct",
+        description="flair_to_ct: the paper's, the FLAIR WMH mask carried onto the CT, which "
+        "nnU-Net learns on its own grid. ct_to_flair: Pitkanen et al.'s (seed 003), the CT "
+        "resampled rigidly onto the FLAIR grid, where the WMH mask stays as it was drawn; "
+        "nnU-Net learns there and its predictions are carried back to the CT for the "
+        "like-for-like evaluation (a linear type_of_transform only).")
+
+    @model_validator(mode="after")
+    def _invertible(self) -> RegistrationSettings:
+        if self.direction == "ct_to_flair" and self.type_of_transform not in ("Identity", "Rigid",
+                                                                              "Affine"):
+            raise ValueError(f"direction ct_to_flair resamples the CT through the inverse of a "
+                             f"linear transform; type_of_transform {self.type_of_transform} has "
+                             "a deformable stage: set type_of_transform: Rigid (seed 003's)")
+        return self
+
+    def workflow_params(self) -> str:
+        """The knobs a registration depends on, as the workflow's rule parameter
+        (a later knob left out while at its default: :data:`LATER_KNOBS`)."""
+        if self.direction == LATER_KNOBS["registration"]["direction"]:
+            return self.model_dump_json(exclude={"direction"})
+        return self.model_dump_json()
 
 
 class TrainingSettings(BaseModel):

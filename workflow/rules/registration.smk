@@ -61,7 +61,7 @@ def registration_rules(tag, profile, run):
         params:
             profile=str(profile.path),
             # Only what changes a registration (not the chapter's or the cascade's knobs).
-            settings=pseudolabels.registration_settings(profile).model_dump_json(),
+            settings=pseudolabels.registration_settings(profile).workflow_params(),
             wmh_source=pseudolabels.wmh_source(profile),
             # The subject's own image cells: editing another row re-registers nothing.
             row=lambda w: manifest_views.row_digest(_raw_manifest(), w.subject),

@@ -137,6 +137,9 @@ def segmentation_rules(tag, profile, run, steps=("training", "inference", "evalu
             **manifest_input("scans"),
         output:
             overlaps=str(run.overlaps),
+            # Seed 003's direction is also scored on the FLAIR grid, as the seed does.
+            **({"overlaps_flair": str(run.overlaps_flair)} if predictions.on_flair_grid(profile)
+               else {}),
         params:
             profile=str(profile.path),
         log:

@@ -373,3 +373,53 @@ def design_voxel_volumes(frames: Mapping[str, pd.DataFrame], *, dataset: str = "
                         "share_found": float(rows["correct_ml"].sum()) / truth if truth > 0
                         else np.nan})
     return pd.DataFrame(out)
+
+
+#: The two grids a ct_to_flair design is scored on (seed 003's, and the paper's).
+GRIDS = ("FLAIR", "CT")
+
+
+def design_grids(ct: Mapping[str, pd.DataFrame], flair: Mapping[str, pd.DataFrame],
+                 subjects: pd.Series | list[str], *, confidence: float = 0.95) -> pd.DataFrame:
+    """Seed 003's evaluation grid beside the paper's, per ct_to_flair design.
+
+    A design that learns on the FLAIR grid (``steps.registration.direction:
+    ct_to_flair``) is scored there by Pitkänen et al., against the WMH mask
+    as drawn, and here also on the CT grid, its masks carried back: the same
+    predictions, two grids.  The difference is what the choice of grid adds
+    to (or hides from) the reported Dice.
+
+    Parameters
+    ----------
+    ct, flair
+        Design name -> its overlap table (:func:`leukoct.evaluation.frame.subject_overlaps`)
+        on the CT grid and on the FLAIR grid; designs absent from ``flair``
+        are left out.
+    subjects
+        The evaluation set's subjects (e.g. the external test set).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``design, grid, n, dice_vs_label`` (against the pseudo-label on the CT
+        grid, the WMH mask on the FLAIR grid), ``dice_vs_truth`` (the true LA
+        on that grid), each with its t interval (``_ci_low``, ``_ci_high``);
+        one row per design and grid, FLAIR first.
+    """
+    wanted = set(subjects)
+    rows = []
+    for design in (d for d in ct if d in flair):
+        for grid, table in zip(GRIDS, (flair[design], ct[design])):
+            require_columns(table, ["subject_id", "dice_vs_label", "dice_vs_truth"],
+                            f"{design} overlaps ({grid} grid)")
+            chosen = table[table["subject_id"].isin(wanted)]
+            row: dict[str, object] = {"design": design, "grid": grid, "n": len(chosen)}
+            for column in ("dice_vs_label", "dice_vs_truth"):
+                summary = metrics.dice_summary(chosen[column], confidence=confidence)
+                row.update({column: summary.mean, f"{column}_ci_low": summary.ci_low,
+                            f"{column}_ci_high": summary.ci_high})
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["design", "grid", "n", "dice_vs_label",
+                                       "dice_vs_label_ci_low", "dice_vs_label_ci_high",
+                                       "dice_vs_truth", "dice_vs_truth_ci_low",
+                                       "dice_vs_truth_ci_high"])

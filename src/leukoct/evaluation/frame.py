@@ -267,7 +267,37 @@ def write_overlaps(profile: Profile) -> pd.DataFrame:
     path = overlaps_path(profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     overlaps.to_csv(path, index=False, lineterminator="\n")
+    from leukoct.predictions import on_flair_grid
+
+    if on_flair_grid(profile):
+        flair_grid_overlaps(profile, paired["subject_id"]).to_csv(
+            Run(profile).overlaps_flair, index=False, lineterminator="\n")
     return overlaps
+
+
+def flair_grid_overlaps(profile: Profile, subjects: pd.Series) -> pd.DataFrame:
+    """:func:`subject_overlaps` on the FLAIR grid, seed 003's evaluation (reads the masks).
+
+    For a profile with ``steps.registration.direction: ct_to_flair``: each
+    subject's prediction on its FLAIR grid against the WMH mask as drawn
+    (``label``) and, on the twin, the true LA on the FLAIR grid (``truth``).
+    Subjects predicted on their CT (no registered FLAIR) have no row.
+    """
+    from leukoct.predictions import GROUPS, flair_grid_files, predictions_path
+
+    tables = [pd.read_csv(predictions_path(profile, g)) for g in GROUPS]
+    predicted = pd.concat([t for t in tables if "flair_mask_path" in t.columns], ignore_index=True)
+    predicted = predicted.loc[predicted["subject_id"].isin(set(subjects))
+                              & predicted["flair_mask_path"].notna()]
+
+    def truth(subject: str) -> Path:
+        from leukoct.twin.calibration import truth_mask_path
+
+        return truth_mask_path(profile.manifest.parent, subject, "flair", "lesion")
+
+    return subject_overlaps(predicted, lambda s: flair_grid_files(profile, s)[1],
+                            truth if profile.data.source == "twin" else None,
+                            prediction_column="flair_mask_path")
 
 
 def read_overlaps(path: str | os.PathLike[str]) -> pd.DataFrame:
