@@ -87,8 +87,9 @@ def papermill(step):
 
 def settings(step):
     """Every setting a step's notebook runs with, as sorted JSON: the rule's
-    params, so that Snakemake re-runs the step exactly when one changed."""
-    return json.dumps(notebook_parameters(PROFILE, step), sort_keys=True)
+    params, so that Snakemake re-runs the step exactly when one changed (a knob
+    leukoct learned later counts only once set: job_knobs)."""
+    return json.dumps(job_knobs(step, notebook_parameters(PROFILE, step)), sort_keys=True)
 
 
 def injected(step):
